@@ -1,0 +1,56 @@
+// The kernel registry: the only answer to "which kernels can run this node on this device".
+//
+// A kernel runs one node on contiguous row-major tensors whose concrete shapes the runtime computed.
+// Kernels never allocate outputs: the runtime hands them buffers. Reference kernels (device kCpu)
+// define each op's numerics: fp16/bf16 are computed in fp32 and rounded once per op.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/ir/graph.h"
+
+namespace kiln {
+
+enum class DeviceKind : uint8_t { kCpu = 0, kCuda = 1 };
+std::string_view device_name(DeviceKind d);
+
+// A contiguous row-major tensor in caller- or runtime-owned memory.
+struct TensorView {
+  void* data = nullptr;
+  DType dtype = DType::kF32;
+  ConcreteShape shape;
+  int64_t numel() const { return concrete_numel(shape); }
+  int64_t nbytes() const { return numel() * dtype_size(dtype); }
+};
+
+struct KernelArgs {
+  const Node& node;
+  std::span<const TensorView> inputs;   // data == nullptr for an absent optional input
+  std::span<const TensorView> outputs;  // already shaped and allocated
+};
+
+struct Kernel {
+  std::string_view name;  // stable, stored in engine files: "ref.conv"
+  OpKind op;
+  DeviceKind device;
+  int version;
+  // True if this kernel can run `node` given its input and output types; if not, says why.
+  bool (*accepts)(const Node& node, std::span<const TensorType> input_types, std::string* why);
+  Status (*run)(const KernelArgs& args);
+};
+
+// Every kernel for `op` on `device`, best first.
+std::vector<const Kernel*> kernels_for(OpKind op, DeviceKind device);
+const Kernel* find_kernel(std::string_view name);
+
+// The CPU reference kernel of each op, defined in src/kernels/reference/*.cc: a missing one is a
+// link error. Each is a plain loop nest: the definition of the op.
+#define KILN_OP(E, name, A, min_in, max_in, outs) Status ref_kernel_##E(const KernelArgs& args);
+#include "kiln/ir/ops.def"
+#undef KILN_OP
+
+}  // namespace kiln

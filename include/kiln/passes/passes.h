@@ -1,0 +1,24 @@
+// Every graph pass, one line each with its contract. A pass is a free function that edits a Graph
+// in place and returns whether it changed anything; it is named on the command line and in dumps by
+// the kebab-case name in its registry entry (pass_manager.h). Each lives in its own file in
+// src/passes/ and is tested by tests/ir/passes/<name>.ir.
+#pragma once
+
+#include "kiln/ir/graph.h"
+
+namespace kiln {
+
+struct PassOptions {};
+
+// dce: removes nodes none of whose outputs reach a graph output. Graph inputs stay.
+Expected<bool> eliminate_dead_code(Graph& g, const PassOptions& options);
+// fold-constants: evaluates nodes whose inputs are all constants (and source ops with static
+// shapes) with the reference kernels, replacing them by constants; skips results over 16 MiB.
+Expected<bool> fold_constants(Graph& g, const PassOptions& options);
+// cse: merges nodes with the same op, inputs and attributes (constants by content).
+Expected<bool> eliminate_common_subexpressions(Graph& g, const PassOptions& options);
+// canonicalize: folds reshape->reshape, permute->permute, drops identity reshape/permute/expand/
+// slice/cast, turns a permute that moves only size-1 dims into a reshape.
+Expected<bool> canonicalize(Graph& g, const PassOptions& options);
+
+}  // namespace kiln

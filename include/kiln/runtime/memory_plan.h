@@ -1,0 +1,28 @@
+// The activation memory planner: places every intermediate value in one arena so that values whose
+// lifetimes do not overlap share bytes. Lifetimes come from node order; offsets are aligned.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kiln/ir/graph.h"
+
+namespace kiln {
+
+inline constexpr int64_t kArenaAlignment = 256;
+
+struct MemoryPlan {
+  std::vector<int64_t> offsets;  // per value: byte offset in the arena, or -1 if not in the arena
+  int64_t arena_bytes = 0;       // the planned peak
+  int64_t sum_bytes = 0;         // what one buffer per value would take
+};
+
+// `value_bytes[v]` is the size of value v; `in_arena[v]` says whether the planner places it (the
+// runtime leaves out graph inputs, constants and values written straight into caller outputs).
+// A value lives from the node that defines it to the last node that reads it; graph outputs in the
+// arena live to the end.
+MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
+                       std::span<const bool> in_arena);
+
+}  // namespace kiln

@@ -1,0 +1,1 @@
+from kiln import _C  # noqa: F401

@@ -1,0 +1,3 @@
+// SKELETON: owned by the lead.
+#include <nanobind/nanobind.h>
+NB_MODULE(_C, m) {}

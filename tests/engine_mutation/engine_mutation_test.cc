@@ -1,0 +1,2 @@
+// SKELETON: owned by the engine-format task.
+int main() { return 0; }

@@ -1,0 +1,2 @@
+// SKELETON: owned by the runtime task.
+int main() { return 0; }
