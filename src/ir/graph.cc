@@ -108,7 +108,10 @@ Expected<ValueId> graph_add_constant(Graph& g, TensorType type, const void* byte
     return invalid_argument("constant of type ", g.type_text(type), " needs ", expected,
                             " bytes, got ", size);
   }
-  ConstantAttrs attrs{TensorData::copy_of(bytes, size)};
+  ConstantAttrs attrs;
+  attrs.dtype = type.dtype;
+  for (const DimExpr& d : type.shape) attrs.shape.push_back(d.constant_value());
+  attrs.data = TensorData::copy_of(bytes, size);
   Node node{OpKind::kConstant, {}, {}, std::move(attrs), ""};
   g.values.push_back(Value{"", std::move(type)});
   node.outputs.push_back(static_cast<ValueId>(g.values.size() - 1));

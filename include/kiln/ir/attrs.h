@@ -85,9 +85,11 @@ struct NoAttrs {
   void visit(V&&) {}
 };
 
-struct ConstantAttrs {  // the value's dtype and (static) shape are the output type
+struct ConstantAttrs {  // row-major bytes of a tensor of this dtype and static shape
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
   TensorData data;
-  KILN_FIELDS(data)
+  KILN_FIELDS(dtype, shape, data)
 };
 struct FullAttrs {
   Shape shape;

@@ -29,6 +29,7 @@ struct TensorView {
 
 struct KernelArgs {
   const Node& node;
+  std::span<const int64_t> symbol_values;  // for evaluating DimExprs in attributes (slice bounds)
   std::span<const TensorView> inputs;   // data == nullptr for an absent optional input
   std::span<const TensorView> outputs;  // already shaped and allocated
 };
