@@ -1,3 +1,191 @@
-// SKELETON: owned by the lead.
+// kiln._C: the Python binding. Converts types and maps Status codes to Python exceptions in one
+// table (status_to_exception); holds no logic of its own. Tensors cross as numpy arrays (CPU) for
+// now; torch tensors will cross as DLPack / raw pointers, never through libtorch.
 #include <nanobind/nanobind.h>
-NB_MODULE(_C, m) {}
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "kiln/build/builder.h"
+#include "kiln/ir/op.h"
+#include "kiln/passes/pass_manager.h"
+#include "kiln/runtime.h"
+#include "kiln/text/parser.h"
+#include "kiln/text/printer.h"
+
+namespace nb = nanobind;
+
+namespace kiln {
+namespace {
+
+struct KilnError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The one table from Status codes to Python exceptions.
+[[noreturn]] void raise_status(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange:
+      throw nb::value_error(s.message().c_str());
+    case StatusCode::kUnsupported:
+      PyErr_SetString(PyExc_NotImplementedError, s.message().c_str());
+      throw nb::python_error();
+    case StatusCode::kNotFound:
+      throw nb::key_error(s.message().c_str());
+    default:
+      throw KilnError(s.to_string());
+  }
+}
+
+void check(const Status& s) {
+  if (!s.ok()) raise_status(s);
+}
+template <typename T>
+T check(Expected<T> e) {
+  if (!e.ok()) raise_status(e.status());
+  return std::move(e).value();
+}
+
+nb::dlpack::dtype to_dlpack(DType t) {
+  switch (t) {
+    case DType::kF32: return nb::dtype<float>();
+    case DType::kF64: return nb::dtype<double>();
+    case DType::kF16: return {static_cast<uint8_t>(nb::dlpack::dtype_code::Float), 16, 1};
+    case DType::kBF16: return {static_cast<uint8_t>(nb::dlpack::dtype_code::Bfloat), 16, 1};
+    case DType::kI64: return nb::dtype<int64_t>();
+    case DType::kI32: return nb::dtype<int32_t>();
+    case DType::kI8: return nb::dtype<int8_t>();
+    case DType::kU8: return nb::dtype<uint8_t>();
+    case DType::kBool: return nb::dtype<bool>();
+  }
+  return nb::dtype<float>();
+}
+
+std::optional<DType> from_dlpack(nb::dlpack::dtype d) {
+  for (int i = 0; i < kNumDTypes; ++i) {
+    DType t = static_cast<DType>(i);
+    if (to_dlpack(t) == d) return t;
+  }
+  return std::nullopt;
+}
+
+using HostArray = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
+
+// A Python-visible engine with one execution context (one per Python object; not thread-safe).
+class PyEngine {
+ public:
+  explicit PyEngine(nb::bytes data) {
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
+    engine_ = check(Engine::from_bytes(bytes));
+    context_ = std::make_unique<ExecutionContext>(engine_);
+  }
+
+  std::vector<std::tuple<std::string, std::string, std::string>> io(bool inputs) const {
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    for (const IOInfo& info : inputs ? engine_->inputs() : engine_->outputs()) {
+      out.emplace_back(info.name, std::string(dtype_name(info.dtype)), info.shape_text);
+    }
+    return out;
+  }
+
+  std::vector<HostArray> run(const std::vector<HostArray>& arrays) {
+    const Graph& g = engine_->graph();
+    if (arrays.size() != g.inputs.size()) {
+      throw nb::value_error(str_cat("engine takes ", g.inputs.size(), " inputs, got ",
+                                    arrays.size()).c_str());
+    }
+    std::vector<TensorView> inputs;
+    std::vector<ConcreteShape> shapes;
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      const HostArray& a = arrays[i];
+      std::optional<DType> dt = from_dlpack(a.dtype());
+      const std::string& name = g.values[g.inputs[i]].name;
+      if (!dt) throw nb::type_error(str_cat("input '", name, "' has an unsupported dtype").c_str());
+      ConcreteShape shape(a.shape_ptr(), a.shape_ptr() + a.ndim());
+      inputs.push_back(TensorView{const_cast<void*>(a.data()), *dt, shape});
+      shapes.push_back(shape);
+    }
+    std::vector<ConcreteShape> out_shapes = check(context_->infer_output_shapes(shapes));
+    std::vector<HostArray> results;
+    std::vector<TensorView> outputs;
+    for (size_t i = 0; i < out_shapes.size(); ++i) {
+      DType dt = g.type(g.outputs[i]).dtype;
+      int64_t bytes = concrete_numel(out_shapes[i]) * dtype_size(dt);
+      auto* buffer = new uint8_t[bytes > 0 ? bytes : 1];
+      nb::capsule owner(buffer, [](void* p) noexcept { delete[] static_cast<uint8_t*>(p); });
+      std::vector<size_t> dims(out_shapes[i].begin(), out_shapes[i].end());
+      results.emplace_back(buffer, dims.size(), dims.data(), owner, nullptr, to_dlpack(dt));
+      outputs.push_back(TensorView{buffer, dt, out_shapes[i]});
+    }
+    {
+      nb::gil_scoped_release release;
+      check(context_->run(inputs, outputs));
+    }
+    return results;
+  }
+
+  std::vector<std::vector<int64_t>> output_shapes(const std::vector<std::vector<int64_t>>& in) {
+    return check(context_->infer_output_shapes(in));
+  }
+
+ private:
+  std::shared_ptr<const Engine> engine_;
+  std::unique_ptr<ExecutionContext> context_;
+};
+
+}  // namespace
+}  // namespace kiln
+
+NB_MODULE(_C, m) {
+  using namespace kiln;
+  m.doc() = "kiln's native core (IR, passes, builder, runtime). Use the kiln package, not this.";
+  nb::exception<KilnError>(m, "KilnError", PyExc_RuntimeError);
+
+  m.def("version", [] { return std::string(KILN_VERSION); });
+  m.def("has_cuda", [] { return KILN_HAVE_CUDA != 0; });
+  m.def("op_names", [] {
+    std::vector<std::string> names;
+    for (int i = 0; i < kNumOps; ++i) names.emplace_back(op_name(static_cast<OpKind>(i)));
+    return names;
+  });
+  m.def(
+      "format_ir",
+      [](const std::string& text, const std::vector<std::string>& passes) {
+        Graph g = check(parse_graph(text, "<string>"));
+        PassManagerOptions options = pass_manager_options_from_env();
+        options.verify_each = true;
+        check(run_passes(g, passes, options));
+        return print_graph(g);
+      },
+      nb::arg("text"), nb::arg("passes") = std::vector<std::string>{},
+      "Parses IR text, runs the named passes and prints the result.");
+  m.def(
+      "build_engine",
+      [](const std::string& text, const std::string& device) {
+        Graph g = check(parse_graph(text, "<string>"));
+        BuildOptions options;
+        options.passes = pass_manager_options_from_env();
+        if (device == "cuda") {
+          options.device = DeviceKind::kCuda;
+        } else if (device != "cpu") {
+          throw nb::value_error(str_cat("device must be 'cpu' or 'cuda', got '", device, "'").c_str());
+        }
+        EngineContents contents = check(build_engine(std::move(g), options));
+        std::vector<uint8_t> bytes = check(write_engine(contents));
+        return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      },
+      nb::arg("text"), nb::arg("device") = "cpu", "Builds an engine file (bytes) from IR text.");
+
+  nb::class_<PyEngine>(m, "Engine")
+      .def(nb::init<nb::bytes>(), nb::arg("data"))
+      .def_prop_ro("inputs", [](const PyEngine& e) { return e.io(true); })
+      .def_prop_ro("outputs", [](const PyEngine& e) { return e.io(false); })
+      .def("run", &PyEngine::run, nb::arg("inputs"))
+      .def("output_shapes", &PyEngine::output_shapes, nb::arg("input_shapes"));
+}

@@ -39,7 +39,9 @@ struct Kernel {
   OpKind op;
   DeviceKind device;
   int version;
-  // True if this kernel can run `node` given its input and output types; if not, says why.
+  // True if this kernel can run `node` given its input types; if not, says why (when `why` is not
+  // null). `input_types[i]` belongs to node.inputs[i] and is ignored when that input is absent
+  // (kNoValue).
   bool (*accepts)(const Node& node, std::span<const TensorType> input_types, std::string* why);
   Status (*run)(const KernelArgs& args);
 };
@@ -47,6 +49,8 @@ struct Kernel {
 // Every kernel for `op` on `device`, best first.
 std::vector<const Kernel*> kernels_for(OpKind op, DeviceKind device);
 const Kernel* find_kernel(std::string_view name);
+// Every kernel in this build, all devices, in preference order.
+std::span<const Kernel> all_kernels();
 
 // The CPU reference kernel of each op, defined in src/kernels/reference/*.cc: a missing one is a
 // link error. Each is a plain loop nest: the definition of the op.

@@ -90,10 +90,8 @@ class [[nodiscard]] Expected {
   Expected(Status status) : data_(std::move(status)) {}  // NOLINT: must not be ok
 
   bool ok() const { return std::holds_alternative<T>(data_); }
-  const Status& status() const {
-    static const Status kOk;
-    return ok() ? kOk : std::get<Status>(data_);
-  }
+  // By value, so that KILN_RETURN_IF_ERROR(f().status()) cannot dangle.
+  Status status() const { return ok() ? Status() : std::get<Status>(data_); }
   T& value() & { return std::get<T>(data_); }
   const T& value() const& { return std::get<T>(data_); }
   T&& value() && { return std::get<T>(std::move(data_)); }

@@ -14,8 +14,9 @@ struct PrintOptions {
   size_t elide_constants_over_bytes = 0;
 };
 
-// Values are renumbered %0, %1, ... in definition order, except graph inputs, which print with
-// their names. The same graph always prints the same text; parse(print(g)) prints identically.
+// Unnamed values are renumbered %0, %1, ... in definition order; named values (graph inputs and
+// any other value with a Value::name) print with their names, made into unique identifiers. The
+// same graph always prints the same text; parse(print(g)) prints identically.
 std::string print_graph(const Graph& g, const PrintOptions& options = {});
 
 }  // namespace kiln

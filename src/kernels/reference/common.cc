@@ -107,4 +107,47 @@ void from_float(std::span<const float> values, const TensorView& out) {
   for (size_t i = 0; i < values.size(); ++i) store_double(out, static_cast<int64_t>(i), values[i]);
 }
 
+FloatInput::FloatInput(const TensorView& t) {
+  if (t.dtype == DType::kF32) {
+    ptr_ = static_cast<const float*>(t.data);
+  } else {
+    staged_ = to_float(t);
+    ptr_ = staged_.data();
+  }
+}
+
+FloatOutput::FloatOutput(const TensorView& t) : out_(t) {
+  if (t.dtype == DType::kF32) {
+    ptr_ = static_cast<float*>(t.data);
+  } else {
+    scratch_.resize(static_cast<size_t>(t.numel()));
+    ptr_ = scratch_.data();
+  }
+}
+
+void FloatOutput::commit() {
+  if (out_.dtype != DType::kF32) from_float(scratch_, out_);
+}
+
+std::string shape_text(std::span<const int64_t> shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+Status check_float_operands(std::string_view op, const KernelArgs& args, size_t num_inputs) {
+  if (args.outputs.empty()) return invalid_argument(op, ": no output buffer");
+  const DType t = args.outputs[0].dtype;
+  if (!is_float_compute_dtype(t)) {
+    return unsupported(op, ": the reference kernel takes f32, f16 or bf16, got ", dtype_name(t));
+  }
+  for (size_t i = 0; i < num_inputs && i < args.inputs.size(); ++i) {
+    if (args.inputs[i].data != nullptr && args.inputs[i].dtype != t) {
+      return invalid_argument(op, ": input ", i, " is ", dtype_name(args.inputs[i].dtype),
+                              " but the output is ", dtype_name(t));
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace kiln::ref

@@ -1,0 +1,198 @@
+// Reference kernel for attention (torch.nn.functional.scaled_dot_product_attention without
+// dropout): out = softmax(q @ k^T * scale + mask) @ v over the last two dims, leading dims
+// broadcast between q, k, v and the mask.
+//
+// Semantics, as PyTorch's CPU kernels (flash and math backends) in the torch versions kiln targets:
+// - scale defaults to 1/sqrt(E);
+// - is_causal keeps key j for query i iff j <= i (top-left aligned, tril(ones(L, S)));
+// - a bool mask keeps true entries (false adds -inf); a float mask is added to the scores;
+// - a query row whose scores are all -inf (fully masked) gives zeros, not NaN (PyTorch's
+//   _safe_softmax and its CPU flash kernel both do this since torch 2.5).
+// Work is split into blocks of query rows per batch element; each block computes its scores with
+// the blocked GEMM, applies the masks, normalises in f32 and multiplies by v. f16/bf16 inputs are
+// staged to f32 and the output is rounded once.
+//
+// Deliberately not here: dropout, grouped-query head broadcasting (enable_gqa: the importer
+// repeats k and v), the logsumexp output, and an online (flash) softmax.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common.h"
+#include "gemm.h"
+#include "kiln/support/parallel.h"
+
+namespace kiln {
+namespace {
+
+using ref::shape_text;
+
+constexpr int64_t kRowBlock = 64;  // query rows per task
+
+// Broadcasts the leading (batch) dims of `shape` into `batch` (numpy rules).
+Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& batch,
+                       std::string_view what) {
+  const size_t rank = shape.size() - keep;
+  if (rank > batch.size()) batch.insert(batch.begin(), rank - batch.size(), 1);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t& b = batch[batch.size() - rank + i];
+    const int64_t d = shape[i];
+    if (d != b && d != 1 && b != 1) {
+      return invalid_argument("attention: leading dims of ", what, shape_text(shape),
+                              " do not broadcast with ", shape_text(batch));
+    }
+    if (b == 1) b = d;
+  }
+  return ok_status();
+}
+
+// Element offset of the matrix of batch element `bi` of a tensor whose leading dims `lead`
+// broadcast to `batch`, each matrix holding `matrix` elements.
+int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const ConcreteShape& lead,
+                     int64_t matrix) {
+  int64_t offset = 0, stride = matrix;
+  for (size_t d = batch.size(); d-- > 0;) {
+    const int64_t idx = bi % batch[d];
+    bi /= batch[d];
+    const size_t off = batch.size() - d;
+    if (off <= lead.size()) {
+      const int64_t size = lead[lead.size() - off];
+      if (size != 1) offset += idx * stride;
+      stride *= size;
+    }
+  }
+  return offset;
+}
+
+}  // namespace
+
+Status ref_kernel_Attention(const KernelArgs& args) {
+  // 1. Shapes: q[..., L, E], k[..., S, E], v[..., S, Ev], mask[..., L|1, S|1]? -> out[..., L, Ev].
+  if (args.inputs.size() < 3 || args.inputs.size() > 4 || args.outputs.size() != 1) {
+    return invalid_argument("attention: expected 3 or 4 inputs and 1 output, got ",
+                            args.inputs.size(), " and ", args.outputs.size());
+  }
+  KILN_RETURN_IF_ERROR(ref::check_float_operands("attention", args, 3));
+  const AttentionAttrs& at = args.node.attrs_as<AttentionAttrs>();
+  const TensorView& q = args.inputs[0];
+  const TensorView& k = args.inputs[1];
+  const TensorView& v = args.inputs[2];
+  const TensorView* mask =
+      args.inputs.size() == 4 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
+  const TensorView& out = args.outputs[0];
+  if (q.shape.size() < 2 || k.shape.size() < 2 || v.shape.size() < 2) {
+    return invalid_argument("attention: q, k and v need rank >= 2, got q", shape_text(q.shape),
+                            ", k", shape_text(k.shape), ", v", shape_text(v.shape));
+  }
+  const int64_t l = q.shape[q.shape.size() - 2], e = q.shape.back();
+  const int64_t s = k.shape[k.shape.size() - 2], ev = v.shape.back();
+  if (k.shape.back() != e || v.shape[v.shape.size() - 2] != s) {
+    return invalid_argument("attention: expected q[..., L, E], k[..., S, E], v[..., S, Ev], got q",
+                            shape_text(q.shape), ", k", shape_text(k.shape), ", v",
+                            shape_text(v.shape));
+  }
+  ConcreteShape batch;
+  KILN_RETURN_IF_ERROR(broadcast_batch(q.shape, 2, batch, "q"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(k.shape, 2, batch, "k"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(v.shape, 2, batch, "v"));
+  ConcreteShape expected = batch;
+  expected.push_back(l);
+  expected.push_back(ev);
+  if (out.shape != expected) {
+    return invalid_argument("attention: output", shape_text(out.shape), ", expected",
+                            shape_text(expected));
+  }
+  ConcreteShape mask_lead;
+  int64_t mask_l = 1, mask_s = 1;
+  if (mask != nullptr) {
+    if (mask->dtype != DType::kBool && !ref::is_float_compute_dtype(mask->dtype)) {
+      return invalid_argument("attention: mask must be bool or float, got ",
+                              dtype_name(mask->dtype));
+    }
+    ConcreteShape ms = mask->shape;
+    while (ms.size() < 2) ms.insert(ms.begin(), 1);
+    mask_l = ms[ms.size() - 2];
+    mask_s = ms.back();
+    mask_lead.assign(ms.begin(), ms.end() - 2);
+    ConcreteShape check = batch;
+    KILN_RETURN_IF_ERROR(broadcast_batch(ms, 2, check, "mask"));
+    if ((mask_l != 1 && mask_l != l) || (mask_s != 1 && mask_s != s) || check != batch) {
+      return invalid_argument("attention: mask", shape_text(mask->shape), " does not broadcast to ",
+                              shape_text(batch), " + [", l, ", ", s, "]");
+    }
+  }
+  if (out.numel() == 0) return ok_status();
+
+  // 2. Per (batch element, block of query rows): scores, masks, softmax, then P @ v.
+  const ref::FloatInput fq(q), fk(k), fv(v);
+  std::vector<float> mask_values;
+  std::vector<uint8_t> keep;
+  if (mask != nullptr) {
+    if (mask->dtype == DType::kBool) {
+      const uint8_t* p = static_cast<const uint8_t*>(mask->data);
+      keep.assign(p, p + mask->numel());
+    } else {
+      mask_values = ref::to_float(*mask);
+    }
+  }
+  ref::FloatOutput fo(out);
+  const float scale = static_cast<float>(at.scale.has_value() ? *at.scale
+                                         : e > 0              ? 1.0 / std::sqrt(double(e))
+                                                              : 1.0);
+  const ConcreteShape q_lead(q.shape.begin(), q.shape.end() - 2);
+  const ConcreteShape k_lead(k.shape.begin(), k.shape.end() - 2);
+  const ConcreteShape v_lead(v.shape.begin(), v.shape.end() - 2);
+  const int64_t batches = concrete_numel(batch);
+  const int64_t blocks = (l + kRowBlock - 1) / kRowBlock;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  auto body = [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(std::min(l, kRowBlock) * s));
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t bi = t / blocks, i0 = (t % blocks) * kRowBlock;
+      const int64_t rows = std::min(kRowBlock, l - i0);
+      const float* qb = fq.data() + batch_offset(bi, batch, q_lead, l * e) + i0 * e;
+      const float* kb = fk.data() + batch_offset(bi, batch, k_lead, s * e);
+      const float* vb = fv.data() + batch_offset(bi, batch, v_lead, s * ev);
+      const int64_t mb = mask ? batch_offset(bi, batch, mask_lead, mask_l * mask_s) : 0;
+      // scores[i, j] = (q[i] . k[j]) * scale + mask
+      ref::gemm_f32(rows, s, e, {qb, e, 1}, {kb, 1, e}, scores.data(), s, false);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r;
+        float* row = scores.data() + r * s;
+        const int64_t mrow = mb + (mask_l == 1 ? 0 : i * mask_s);
+        for (int64_t j = 0; j < s; ++j) {
+          float x = row[j] * scale;
+          if (!keep.empty()) {
+            if (!keep[size_t(mrow + (mask_s == 1 ? 0 : j))]) x = kNegInf;
+          } else if (!mask_values.empty()) {
+            x += mask_values[size_t(mrow + (mask_s == 1 ? 0 : j))];
+          }
+          if (at.is_causal && j > i) x = kNegInf;
+          row[j] = x;
+        }
+        // Softmax; a fully masked row (max = -inf) becomes all zeros.
+        float mx = kNegInf;
+        for (int64_t j = 0; j < s; ++j) mx = std::max(mx, row[j]);
+        if (mx == kNegInf) {
+          std::fill(row, row + s, 0.0f);
+          continue;
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < s; ++j) {
+          row[j] = std::exp(row[j] - mx);
+          sum += row[j];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < s; ++j) row[j] *= inv;
+      }
+      ref::gemm_f32(rows, ev, s, {scores.data(), s, 1}, {vb, ev, 1}, fo.data() + (bi * l + i0) * ev,
+                    ev, false);
+    }
+  };
+  parallel_for(batches * blocks, 1, body);
+  fo.commit();
+  return ok_status();
+}
+
+}  // namespace kiln

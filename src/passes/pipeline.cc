@@ -1,0 +1,18 @@
+// The default compilation pipeline: every pass the builder runs, in order, one line each. Read this
+// file to know what happens to a graph between import and kernel selection. It does not run passes
+// (pass_manager.cc does) and has no switches: a pass is disabled with KILN_DISABLE_PASSES.
+#include "kiln/passes/pass_manager.h"
+
+namespace kiln {
+
+std::vector<std::string> default_pipeline() {
+  return {
+      "canonicalize",    // undo importer noise: reshape/permute chains, identity views and casts
+      "fold-constants",  // evaluate weight-only subgraphs (transposed weights, masks, arange)
+      "cse",             // merge duplicates left by the importer and by folding
+      "canonicalize",    // clean up what folding and merging exposed
+      "dce",             // drop everything the passes above left unused
+  };
+}
+
+}  // namespace kiln

@@ -1,0 +1,325 @@
+// ExecutionContext: runs one Engine on caller buffers. Per input-shape signature it binds the shape
+// symbols (checking ranks, static dims and ranges, with errors naming the input), infers every
+// value's concrete type, and plans the activation arena; the plan is cached. A run points every
+// value at its bytes (caller inputs, constant data, or the arena), runs the nodes' kernels in
+// order, and copies the graph outputs into the caller's buffers.
+//
+// Deliberately not done: writing graph outputs straight into the caller's buffers (a later
+// optimisation; today they are computed in the arena and copied, which is simple and always
+// correct, also when an output is an input or a constant), poisoning the arena, and any locking:
+// a context belongs to one thread, the Engine it shares is immutable.
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <utility>
+
+#include "kiln/ir/shape_inference.h"
+#include "kiln/runtime.h"
+
+namespace kiln {
+namespace {
+
+std::string node_context(const Graph& g, size_t i) {
+  const Node& n = g.nodes[i];
+  std::string out = str_cat("node ", i, " (", op_name(n.op));
+  if (!n.loc.empty()) out += str_cat(", loc \"", n.loc, "\"");
+  return out + ")";
+}
+
+std::string concrete_text(std::span<const int64_t> shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += str_cat(i ? ", " : "", shape[i]);
+  return out + "]";
+}
+
+std::string input_name(const Graph& g, size_t i) { return g.values[g.inputs[i]].name; }
+
+std::string output_name(const Graph& g, size_t i) {
+  const std::string& name = g.values[g.outputs[i]].name;
+  return name.empty() ? str_cat("output", i) : name;
+}
+
+Expected<ConcreteShape> to_concrete(const Shape& shape) {
+  ConcreteShape out;
+  out.reserve(shape.size());
+  for (const DimExpr& d : shape) {
+    if (!d.is_constant()) return internal_error("shape inference left a symbolic dim");
+    out.push_back(d.constant_value());
+  }
+  return out;
+}
+
+Shape to_shape(std::span<const int64_t> shape) { return Shape(shape.begin(), shape.end()); }
+
+// Bytes of a tensor of this type, or OutOfRange if that overflows int64.
+Expected<int64_t> checked_bytes(ValueId v, const ConcreteShape& shape, DType dtype) {
+  int64_t total = dtype_size(dtype);
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(total, d, &total)) {
+      return out_of_range("value ", v, " of shape ", concrete_text(shape), " is too large");
+    }
+  }
+  return total;
+}
+
+// Step 1 of a plan: the value of every symbol, from the input shapes.
+Expected<std::vector<int64_t>> bind_symbols(const Graph& g,
+                                            std::span<const ConcreteShape> inputs) {
+  if (inputs.size() != g.inputs.size()) {
+    return invalid_argument("engine takes ", g.inputs.size(), " inputs, got ", inputs.size());
+  }
+  std::vector<int64_t> values(g.symbols.size(), 0);
+  std::vector<std::pair<size_t, size_t>> bound_by(g.symbols.size(), {SIZE_MAX, 0});
+  // a. Ranks and static dims; each symbol takes its value from the first input dim that is
+  //    exactly that symbol.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Shape& expected = g.type(g.inputs[i]).shape;
+    const ConcreteShape& got = inputs[i];
+    if (got.size() != expected.size()) {
+      return invalid_argument("input '", input_name(g, i), "' must have rank ", expected.size(),
+                              ", got ", got.size(), " (", concrete_text(got), ")");
+    }
+    for (size_t d = 0; d < got.size(); ++d) {
+      if (got[d] < 0) {
+        return invalid_argument("input '", input_name(g, i), "' dim ", d, " is negative (",
+                                got[d], ")");
+      }
+      if (expected[d].is_constant()) {
+        if (got[d] != expected[d].constant_value()) {
+          return invalid_argument("input '", input_name(g, i), "' dim ", d, " must be ",
+                                  expected[d].constant_value(), ", got ", got[d], " (",
+                                  concrete_text(got), ")");
+        }
+        continue;
+      }
+      std::optional<int32_t> s = expected[d].as_symbol();
+      if (s && *s >= 0 && static_cast<size_t>(*s) < values.size() &&
+          bound_by[*s].first == SIZE_MAX) {
+        values[*s] = got[d];
+        bound_by[*s] = {i, d};
+      }
+    }
+  }
+  // b. Every symbol bound and within its range.
+  for (size_t s = 0; s < g.symbols.size(); ++s) {
+    const SymbolInfo& info = g.symbols[s];
+    if (bound_by[s].first == SIZE_MAX) {
+      return internal_error("symbol '", info.name, "' is not the whole of any input dim");
+    }
+    if (values[s] < info.min || values[s] > info.max) {
+      return out_of_range("input '", input_name(g, bound_by[s].first), "' dim ", bound_by[s].second,
+                          " is ", values[s], " but ", info.name, " must be in [", info.min, ", ",
+                          info.max, "]");
+    }
+  }
+  // c. Every dim that is an expression (or a symbol bound by an earlier dim) equals its value.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Shape& expected = g.type(g.inputs[i]).shape;
+    for (size_t d = 0; d < expected.size(); ++d) {
+      if (expected[d].is_constant()) continue;
+      Expected<int64_t> want = expected[d].evaluate(values);
+      if (!want.ok()) {
+        return invalid_argument("input '", input_name(g, i), "' dim ", d, " (",
+                                g.dim_text(expected[d]), "): ", want.status().message());
+      }
+      if (*want != inputs[i][d]) {
+        std::string source;
+        if (std::optional<int32_t> s = expected[d].as_symbol()) {
+          source = str_cat(" (from input '", input_name(g, bound_by[*s].first), "' dim ",
+                           bound_by[*s].second, ")");
+        }
+        return invalid_argument("input '", input_name(g, i), "' dim ", d, " must be ",
+                                g.dim_text(expected[d]), " = ", *want, source, ", got ",
+                                inputs[i][d]);
+      }
+    }
+  }
+  return values;
+}
+
+// Step 2: every value's concrete type, node by node.
+Status infer_concrete_types(const Graph& g, std::span<const ConcreteShape> inputs,
+                            ExecutionPlan& plan) {
+  plan.types.assign(g.values.size(), TensorType{});
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    plan.types[g.inputs[i]] = TensorType{g.type(g.inputs[i]).dtype, to_shape(inputs[i])};
+  }
+  std::vector<const TensorType*> in;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    in.clear();
+    for (ValueId v : n.inputs) in.push_back(v == kNoValue ? nullptr : &plan.types[v]);
+    Expected<std::vector<TensorType>> out =
+        infer_output_types(n.op, n.attrs, in, &plan.symbol_values);
+    if (!out.ok()) return out.status().with_context(node_context(g, i));
+    if (out->size() != n.outputs.size()) {
+      return internal_error(node_context(g, i), ": shape inference gave ", out->size(),
+                            " outputs, the graph has ", n.outputs.size());
+    }
+    for (size_t k = 0; k < out->size(); ++k) {
+      const TensorType& symbolic = g.type(n.outputs[k]);
+      TensorType& concrete = (*out)[k];
+      // The engine's symbolic type, evaluated, must agree with what the kernels will produce:
+      // callers (and torch's fake tensors) size outputs from the symbolic type.
+      bool agrees = concrete.dtype == symbolic.dtype && concrete.rank() == symbolic.rank();
+      for (size_t d = 0; agrees && d < concrete.shape.size(); ++d) {
+        Expected<int64_t> want = symbolic.shape[d].evaluate(plan.symbol_values);
+        agrees = concrete.shape[d].is_constant() && want.ok() &&
+                 *want == concrete.shape[d].constant_value() && *want >= 0;
+      }
+      if (!agrees) {
+        return internal_error(node_context(g, i), ": output ", k, " is ", g.type_text(concrete),
+                              " at run time, but the engine's type ", g.type_text(symbolic),
+                              " says otherwise");
+      }
+      plan.types[n.outputs[k]] = std::move(concrete);
+    }
+  }
+  return ok_status();
+}
+
+// Step 3: the arena. Inputs and constants live elsewhere; every other node output is placed.
+Status plan_arena(const Graph& g, ExecutionPlan& plan) {
+  std::vector<int64_t> bytes(g.values.size(), 0);
+  // A bool array rather than std::vector<bool>, which has no contiguous storage to span.
+  std::unique_ptr<bool[]> in_arena(new bool[g.values.size() + 1]());
+  for (const Node& n : g.nodes) {
+    if (n.op == OpKind::kConstant) continue;
+    for (ValueId v : n.outputs) {
+      KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
+      KILN_ASSIGN_OR_RETURN(bytes[v], checked_bytes(v, shape, plan.types[v].dtype));
+      in_arena[v] = true;
+    }
+  }
+  plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()));
+  return ok_status();
+}
+
+}  // namespace
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
+    : engine_(std::move(engine)) {}
+
+Expected<const ExecutionPlan*> ExecutionContext::plan_for(std::span<const ConcreteShape> inputs) {
+  std::vector<int64_t> key;
+  for (const ConcreteShape& s : inputs) {
+    key.push_back(static_cast<int64_t>(s.size()));
+    key.insert(key.end(), s.begin(), s.end());
+  }
+  if (auto it = plans_.find(key); it != plans_.end()) return it->second.get();
+
+  const Graph& g = engine_->graph();
+  auto plan = std::make_unique<ExecutionPlan>();
+  KILN_ASSIGN_OR_RETURN(plan->symbol_values, bind_symbols(g, inputs));
+  KILN_RETURN_IF_ERROR(infer_concrete_types(g, inputs, *plan));
+  KILN_RETURN_IF_ERROR(plan_arena(g, *plan));
+  const ExecutionPlan* result = plan.get();
+  plans_.emplace(std::move(key), std::move(plan));
+  return result;
+}
+
+Expected<std::vector<ConcreteShape>> ExecutionContext::infer_output_shapes(
+    std::span<const ConcreteShape> inputs) {
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(inputs));
+  std::vector<ConcreteShape> out;
+  for (ValueId v : engine_->graph().outputs) {
+    KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan->types[v].shape));
+    out.push_back(std::move(shape));
+  }
+  return out;
+}
+
+Status ExecutionContext::run(std::span<const TensorView> inputs,
+                             std::span<const TensorView> outputs) {
+  const Graph& g = engine_->graph();
+  // 1. The caller's inputs: count, dtypes, data; then the plan for their shapes.
+  if (inputs.size() != g.inputs.size()) {
+    return invalid_argument("engine takes ", g.inputs.size(), " inputs, got ", inputs.size());
+  }
+  if (outputs.size() != g.outputs.size()) {
+    return invalid_argument("engine has ", g.outputs.size(), " outputs, got ", outputs.size(),
+                            " output buffers");
+  }
+  std::vector<ConcreteShape> input_shapes;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const DType want = g.type(g.inputs[i]).dtype;
+    if (inputs[i].dtype != want) {
+      return invalid_argument("input '", input_name(g, i), "' must be ", dtype_name(want), ", got ",
+                              dtype_name(inputs[i].dtype));
+    }
+    input_shapes.push_back(inputs[i].shape);
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(input_shapes));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].data == nullptr && inputs[i].numel() != 0) {
+      return invalid_argument("input '", input_name(g, i), "' has no data (null pointer)");
+    }
+  }
+  // 2. The caller's outputs: dtypes, shapes, data.
+  std::vector<ConcreteShape> shapes(g.values.size());
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    KILN_ASSIGN_OR_RETURN(shapes[v], to_concrete(plan->types[v].shape));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ValueId v = g.outputs[i];
+    if (outputs[i].dtype != plan->types[v].dtype) {
+      return invalid_argument("output '", output_name(g, i), "' must be ",
+                              dtype_name(plan->types[v].dtype), ", got ",
+                              dtype_name(outputs[i].dtype));
+    }
+    if (outputs[i].shape != shapes[v]) {
+      return invalid_argument("output '", output_name(g, i), "' must have shape ",
+                              concrete_text(shapes[v]), " for these inputs, got ",
+                              concrete_text(outputs[i].shape));
+    }
+    if (outputs[i].data == nullptr && outputs[i].numel() != 0) {
+      return invalid_argument("output '", output_name(g, i), "' has no data (null pointer)");
+    }
+  }
+  // 3. The arena, grown when a plan needs more and kept between runs.
+  const size_t needed = static_cast<size_t>(plan->memory.arena_bytes) + kArenaAlignment;
+  if (arena_.size() < needed) {
+    try {
+      arena_.resize(needed);
+    } catch (const std::exception&) {  // bad_alloc or length_error
+      return out_of_range("cannot allocate ", plan->memory.arena_bytes,
+                          " bytes for the activation arena");
+    }
+  }
+  const uintptr_t raw = reinterpret_cast<uintptr_t>(arena_.data());
+  uint8_t* base = arena_.data() + ((kArenaAlignment - raw % kArenaAlignment) % kArenaAlignment);
+  // 4. A view of every value.
+  std::vector<TensorView> views(g.values.size());
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    views[v].dtype = plan->types[v].dtype;
+    views[v].shape = shapes[v];
+    if (plan->memory.offsets[v] >= 0) views[v].data = base + plan->memory.offsets[v];
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) views[g.inputs[i]].data = inputs[i].data;
+  for (const Node& n : g.nodes) {
+    if (n.op != OpKind::kConstant) continue;
+    views[n.outputs[0]].data = const_cast<uint8_t*>(n.attrs_as<ConstantAttrs>().data.data());
+  }
+  // 5. The nodes, in order. Constants need no kernel call: their views point at their data.
+  std::vector<TensorView> node_inputs, node_outputs;
+  const std::vector<const Kernel*>& kernels = engine_->kernels();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::kConstant) continue;
+    node_inputs.clear();
+    node_outputs.clear();
+    for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : views[v]);
+    for (ValueId v : n.outputs) node_outputs.push_back(views[v]);
+    KernelArgs args{n, plan->symbol_values, node_inputs, node_outputs};
+    Status s = kernels[i]->run(args);
+    if (!s.ok()) return s.with_context(node_context(g, i));
+  }
+  // 6. The outputs, copied out (memmove: a caller may pass an input buffer as an output).
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorView& from = views[g.outputs[i]];
+    if (from.nbytes() != 0) std::memmove(outputs[i].data, from.data, from.nbytes());
+  }
+  return ok_status();
+}
+
+}  // namespace kiln

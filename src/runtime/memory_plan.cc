@@ -1,0 +1,107 @@
+// The activation memory planner: live intervals from node order, then greedy-by-size placement
+// (TFLite / TVM style): the largest values are placed first, each in the smallest free gap between
+// already-placed values whose lifetimes overlap its own, at an aligned offset.
+//
+// Deliberately not here: in-place reuse of an input's buffer by its reader, and anything about
+// devices. The plan is a pure function of the graph, the sizes and which values take part.
+#include "kiln/runtime/memory_plan.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace kiln {
+namespace {
+
+int64_t align_up(int64_t n, int64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+struct Interval {
+  int64_t first = 0;  // index of the defining node
+  int64_t last = 0;   // index of the last reading node (nodes.size() for arena graph outputs)
+};
+
+bool overlaps(const Interval& a, const Interval& b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
+                       std::span<const bool> in_arena) {
+  const size_t num_values = g.values.size();
+  MemoryPlan plan;
+  plan.offsets.assign(num_values, -1);
+
+  // 1. Live intervals. A value is live from its defining node to its last reader; a value nobody
+  //    reads still occupies its bytes while its node runs.
+  auto placed = [&](size_t v) {
+    return v < value_bytes.size() && v < in_arena.size() && in_arena[v];
+  };
+  std::vector<Interval> live(num_values);
+  std::vector<bool> defined(num_values, false);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (ValueId v : g.nodes[i].outputs) {
+      if (v < 0 || static_cast<size_t>(v) >= num_values) continue;
+      live[v] = Interval{static_cast<int64_t>(i), static_cast<int64_t>(i)};
+      defined[v] = true;
+    }
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (ValueId v : g.nodes[i].inputs) {
+      if (v < 0 || static_cast<size_t>(v) >= num_values) continue;
+      live[v].last = std::max(live[v].last, static_cast<int64_t>(i));
+    }
+  }
+  const int64_t end = static_cast<int64_t>(g.nodes.size());
+  for (ValueId v : g.outputs) {
+    if (v >= 0 && static_cast<size_t>(v) < num_values) live[v].last = end;
+  }
+  for (size_t v = 0; v < num_values; ++v) {
+    if (!defined[v]) live[v] = Interval{0, end};  // not defined by a node: live throughout
+  }
+
+  // 2. Largest first; ties by first use, then id, so the plan is deterministic.
+  std::vector<size_t> order;
+  for (size_t v = 0; v < num_values; ++v) {
+    if (placed(v)) order.push_back(v);
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (value_bytes[a] != value_bytes[b]) return value_bytes[a] > value_bytes[b];
+    if (live[a].first != live[b].first) return live[a].first < live[b].first;
+    return a < b;
+  });
+
+  // 3. Each value goes into the smallest gap between conflicting placed values that fits it (the
+  //    lowest such gap on ties), or after the highest of them.
+  std::vector<size_t> done;
+  for (size_t v : order) {
+    const int64_t size = std::max<int64_t>(value_bytes[v], 0);
+    std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of conflicting values
+    for (size_t u : done) {
+      if (overlaps(live[u], live[v])) {
+        busy.emplace_back(plan.offsets[u], plan.offsets[u] + std::max<int64_t>(value_bytes[u], 0));
+      }
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t best = -1;
+    int64_t best_gap = std::numeric_limits<int64_t>::max();
+    int64_t cursor = 0;  // lowest aligned offset above everything seen so far
+    for (const auto& [begin, stop] : busy) {
+      if (begin >= cursor && begin - cursor >= size && begin - cursor < best_gap) {
+        best = cursor;
+        best_gap = begin - cursor;
+      }
+      cursor = std::max(cursor, align_up(stop, kArenaAlignment));
+    }
+    if (best < 0) best = cursor;
+    plan.offsets[v] = best;
+    plan.arena_bytes = std::max(plan.arena_bytes, best + size);
+    plan.sum_bytes += size;
+    done.push_back(v);
+  }
+  return plan;
+}
+
+}  // namespace kiln

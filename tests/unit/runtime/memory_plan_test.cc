@@ -1,0 +1,177 @@
+#include "kiln/runtime/memory_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace kiln {
+namespace {
+
+// Graphs here are wired by hand (no shape inference): the planner only reads node order, node
+// inputs/outputs and graph outputs.
+struct Wired {
+  Graph g;
+  ValueId add_value() {
+    g.values.push_back(Value{"", TensorType{}});
+    return static_cast<ValueId>(g.values.size() - 1);
+  }
+  ValueId add_input() {
+    ValueId v = add_value();
+    g.inputs.push_back(v);
+    return v;
+  }
+  // A node reading `inputs` and defining one new value.
+  ValueId add_node(std::vector<ValueId> inputs) {
+    ValueId out = add_value();
+    g.nodes.push_back(Node{OpKind::kRelu, std::move(inputs), {out}, NoAttrs{}, ""});
+    return out;
+  }
+};
+
+struct Lifetime {
+  int64_t first, last;
+};
+
+// Lifetimes recomputed independently of the planner, for checking its result.
+std::vector<Lifetime> lifetimes(const Graph& g) {
+  std::vector<Lifetime> out(g.values.size(), Lifetime{-1, -1});
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (ValueId v : g.nodes[i].outputs) out[v] = {int64_t(i), int64_t(i)};
+    for (ValueId v : g.nodes[i].inputs) out[v].last = std::max<int64_t>(out[v].last, i);
+  }
+  for (ValueId v : g.outputs) out[v].last = int64_t(g.nodes.size());
+  return out;
+}
+
+void expect_valid(const Graph& g, const std::vector<int64_t>& bytes,
+                  const std::unique_ptr<bool[]>& in_arena, const MemoryPlan& plan) {
+  std::vector<Lifetime> life = lifetimes(g);
+  ASSERT_EQ(plan.offsets.size(), g.values.size());
+  int64_t sum = 0, top = 0;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (!in_arena[v]) {
+      EXPECT_EQ(plan.offsets[v], -1) << "value " << v;
+      continue;
+    }
+    EXPECT_GE(plan.offsets[v], 0) << "value " << v;
+    EXPECT_EQ(plan.offsets[v] % kArenaAlignment, 0) << "value " << v;
+    sum += bytes[v];
+    top = std::max(top, plan.offsets[v] + bytes[v]);
+  }
+  EXPECT_EQ(plan.sum_bytes, sum);
+  EXPECT_EQ(plan.arena_bytes, top);
+  for (size_t a = 0; a < g.values.size(); ++a) {
+    for (size_t b = a + 1; b < g.values.size(); ++b) {
+      if (!in_arena[a] || !in_arena[b]) continue;
+      bool live_together = life[a].first <= life[b].last && life[b].first <= life[a].last;
+      bool bytes_overlap = plan.offsets[a] < plan.offsets[b] + bytes[b] &&
+                           plan.offsets[b] < plan.offsets[a] + bytes[a];
+      EXPECT_FALSE(live_together && bytes_overlap) << "values " << a << " and " << b;
+    }
+  }
+}
+
+std::unique_ptr<bool[]> all_but_inputs(const Graph& g) {
+  std::unique_ptr<bool[]> in(new bool[g.values.size()]());
+  for (size_t v = 0; v < g.values.size(); ++v) in[v] = true;
+  for (ValueId v : g.inputs) in[v] = false;
+  return in;
+}
+
+TEST(MemoryPlanTest, ChainReusesMemory) {
+  // x -> a -> b -> c -> d -> e (output): at most two are live at a time.
+  Wired w;
+  ValueId v = w.add_input();
+  for (int i = 0; i < 5; ++i) v = w.add_node({v});
+  w.g.outputs = {v};
+  std::vector<int64_t> bytes(w.g.values.size(), 1000);
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_EQ(plan.sum_bytes, 5000);
+  // Two 1000-byte buffers, the second at the next aligned offset.
+  EXPECT_EQ(plan.arena_bytes, 1024 + 1000);
+  EXPECT_LT(plan.arena_bytes, plan.sum_bytes);
+}
+
+TEST(MemoryPlanTest, OverlappingLifetimesNeverShareBytes) {
+  // A diamond plus long-lived skip connections and mixed sizes, unaligned on purpose.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId b = w.add_node({a});
+  ValueId c = w.add_node({a});
+  ValueId d = w.add_node({b, c});
+  ValueId e = w.add_node({d});
+  ValueId f = w.add_node({e, a});  // a lives until here
+  ValueId unused = w.add_node({f});
+  ValueId h = w.add_node({f, d});
+  w.g.outputs = {h, e};
+  (void)unused;
+  std::vector<int64_t> bytes = {4096, 1000, 3000, 17, 5000, 256, 2500, 700, 999};
+  ASSERT_EQ(bytes.size(), w.g.values.size());
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_LE(plan.arena_bytes, plan.sum_bytes + 8 * kArenaAlignment);
+}
+
+TEST(MemoryPlanTest, GraphOutputsLiveToTheEnd) {
+  // `first` is an output defined at node 0 and never read: nothing after it may take its bytes.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId first = w.add_node({x});
+  ValueId second = w.add_node({x});
+  ValueId third = w.add_node({second});
+  w.g.outputs = {first, third};
+  std::vector<int64_t> bytes = {64, 512, 512, 512};
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_NE(plan.offsets[first], plan.offsets[second]);
+  EXPECT_NE(plan.offsets[first], plan.offsets[third]);
+  EXPECT_EQ(plan.arena_bytes, 512 * 3);
+}
+
+TEST(MemoryPlanTest, OffsetsAreAlignedAndExcludedValuesAreNotPlaced) {
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId b = w.add_node({x, a});
+  ValueId c = w.add_node({a, b});
+  w.g.outputs = {c};
+  std::vector<int64_t> bytes = {10, 7, 5, 3};
+  auto in = all_but_inputs(w.g);
+  in[b] = false;  // as if written straight into a caller buffer
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_EQ(plan.offsets[x], -1);
+  EXPECT_EQ(plan.offsets[b], -1);
+  EXPECT_EQ(plan.offsets[a], 0);
+  EXPECT_EQ(plan.offsets[c], kArenaAlignment);  // a is still live when c is written
+  EXPECT_EQ(plan.arena_bytes, kArenaAlignment + 3);
+  EXPECT_EQ(plan.sum_bytes, 7 + 3);
+}
+
+TEST(MemoryPlanTest, LargestValueIsPlacedFirst) {
+  // big (node 0) and small1 (node 1) are live together; small2 (node 3) can reuse small1's bytes
+  // once small1 is dead, and big is placed at offset 0 because it is placed first.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId small1 = w.add_node({x});
+  ValueId big = w.add_node({small1});
+  ValueId mid = w.add_node({big});
+  ValueId small2 = w.add_node({mid, big});
+  w.g.outputs = {small2};
+  std::vector<int64_t> bytes = {8, 100, 10000, 300, 100};
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_EQ(plan.offsets[big], 0);
+  EXPECT_EQ(plan.offsets[small1], 10240);
+  EXPECT_EQ(plan.offsets[mid], 10240);
+  EXPECT_EQ(plan.offsets[small2], 10240 + 512);
+}
+
+}  // namespace
+}  // namespace kiln
