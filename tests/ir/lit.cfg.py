@@ -32,6 +32,11 @@ if not filecheck:
 
 config.test_exec_root = os.path.join(kiln_bin_dir, "tests", "ir")
 
+# The kiln CLI and the C++ program built against libkiln_runtime alone (tests/ir/cli/).
+config.substitutions.append(
+    ("%kiln-runtime-example", os.path.join(kiln_bin_dir, "tests", "kiln_runtime_example")))
+config.substitutions.append(("%kiln", os.path.join(kiln_bin_dir, "kiln")))
+
 # Whole words only, so that file names or options containing these words are left alone.
 config.substitutions.append((r"(?<![\w./-])kiln-opt(?![\w.-])", kiln_opt))
 config.substitutions.append((r"(?<![\w./-])FileCheck(?![\w.-])", filecheck))

@@ -74,7 +74,7 @@ def test_bad_ir_text_raises_value_error_with_location():
 def test_corrupt_engine_file_is_refused_not_crashed():
     data = bytearray(kiln.build_engine(MLP))
     with pytest.raises(Exception, match="not a kiln engine"):
-        kiln.Engine(b"hello world, this is not an engine file at all")
+        kiln.Engine(b"hello world, this is not an engine file at all. " * 4)
     data[len(data) // 2] ^= 0xFF
     with pytest.raises(Exception, match="corrupt|checksum"):
         kiln.Engine(bytes(data))
