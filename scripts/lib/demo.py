@@ -91,7 +91,8 @@ def main() -> None:
         (got,) = engine(x)
         want = numpy_reference(x, weights)
         err = float(np.abs(got - want).max())
-        cos = float((got.ravel() @ want.ravel()) / np.linalg.norm(got) / np.linalg.norm(want))
+        g = got.astype(np.float64).ravel()
+        cos = float(g @ want.ravel() / np.linalg.norm(g) / np.linalg.norm(want))
         print(f"  batch {batch:2d}: max-abs error {err:.2e}, cosine {cos:.8f}")
         assert err < 1e-5, "kiln disagrees with numpy"
 

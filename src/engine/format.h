@@ -85,6 +85,21 @@ constexpr FieldTag field_tag() {
 
 std::string_view field_tag_name(FieldTag tag);
 
+// Counts the fields of an attribute struct: std::visit(counter, attrs), then counter.n. (Named
+// functors rather than nested generic lambdas: clang 14 fails to emit member templates called from
+// those.)
+struct FieldCounter {
+  uint32_t n = 0;
+  template <typename A>
+  void operator()(const A& attrs) {
+    attrs.visit(*this);
+  }
+  template <typename T>
+  void operator()(std::string_view, const T&) {
+    ++n;
+  }
+};
+
 // XXH64 (xxHash, seed as given) of `bytes`.
 uint64_t xxh64(std::span<const uint8_t> bytes, uint64_t seed = 0);
 

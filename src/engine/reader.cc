@@ -370,24 +370,33 @@ class GraphReader {
     return ok_status();
   }
 
+  // Reads each field of an attribute struct in declaration order; stops at the first error.
+  struct FieldReader {
+    GraphReader* self;
+    std::string_view where;
+    Status status;
+    template <typename A>
+    void operator()(A& attrs) {
+      attrs.visit(*this);
+    }
+    template <typename T>
+    void operator()(std::string_view name, T& field) {
+      if (status.ok()) status = self->read_field(field, where, name);
+    }
+  };
+
   Status read_attrs(Attrs& attrs, std::string_view where) {
     uint64_t at = r_.offset();
     KILN_ASSIGN_OR_RETURN(uint32_t n, r_.u32());
-    return std::visit(
-        [&](auto& a) -> Status {
-          uint32_t expected = 0;
-          a.visit([&](std::string_view, auto&) { ++expected; });
-          if (n != expected) {
-            return r_.error_at(at, StatusCode::kDataLoss, where, " has ", n,
-                               " attribute fields; this kiln's op has ", expected);
-          }
-          Status status;
-          a.visit([&](std::string_view name, auto& field) {
-            if (status.ok()) status = read_field(field, where, name);
-          });
-          return status;
-        },
-        attrs);
+    engine_format::FieldCounter expected;
+    std::visit(expected, attrs);
+    if (n != expected.n) {
+      return r_.error_at(at, StatusCode::kDataLoss, where, " has ", n,
+                         " attribute fields; this kiln's op has ", expected.n);
+    }
+    FieldReader reader{this, where, ok_status()};
+    std::visit(reader, attrs);
+    return reader.status;
   }
 
   template <typename T>

@@ -136,19 +136,28 @@ struct GraphWriter {
     return ok_status();
   }
 
+  // Writes each field of an attribute struct in declaration order; stops at the first error.
+  struct FieldWriter {
+    GraphWriter* self;
+    std::string_view where;
+    Status status;
+    template <typename A>
+    void operator()(const A& attrs) {
+      attrs.visit(*this);
+    }
+    template <typename T>
+    void operator()(std::string_view name, const T& f) {
+      if (status.ok()) status = self->field(f, str_cat(where, ", attribute '", name, "'"));
+    }
+  };
+
   Status attrs(const Attrs& attrs, std::string_view where) {
-    return std::visit(
-        [&](const auto& a) -> Status {
-          size_t n = 0;
-          a.visit([&](std::string_view, const auto&) { ++n; });
-          KILN_RETURN_IF_ERROR(w.count(n, "attribute fields"));
-          Status status;
-          a.visit([&](std::string_view name, const auto& f) {
-            if (status.ok()) status = field(f, str_cat(where, ", attribute '", name, "'"));
-          });
-          return status;
-        },
-        attrs);
+    engine_format::FieldCounter count;
+    std::visit(count, attrs);
+    KILN_RETURN_IF_ERROR(w.count(count.n, "attribute fields"));
+    FieldWriter writer{this, where, ok_status()};
+    std::visit(writer, attrs);
+    return writer.status;
   }
 
   Status graph() {

@@ -185,14 +185,19 @@ int write_seeds(const std::string& dir) {
     std::printf("cannot write the sample engine: %s\n", base.status().to_string().c_str());
     return 1;
   }
-  EngineContents empty;
-  empty.graph.name = "empty";
-  Expected<Bytes> tiny = write_engine(empty);
+  EngineContents small;  // x: f32[4] -> relu -> y
+  ValueId x = testing_engine::add_value(small.graph, {DType::kF32, {4}}, "x");
+  small.graph.inputs = {x};
+  small.graph.outputs = {
+      testing_engine::add_node(small.graph, OpKind::kRelu, {x}, NoAttrs{}, {DType::kF32, {4}})};
+  small.graph.values[small.graph.outputs[0]].name = "y";
+  small.kernels = {"ref.relu"};
+  Expected<Bytes> tiny = write_engine(small);
   if (!tiny.ok()) {
-    std::printf("cannot write the empty engine: %s\n", tiny.status().to_string().c_str());
+    std::printf("cannot write the small engine: %s\n", tiny.status().to_string().c_str());
     return 1;
   }
-  for (const auto& [name, bytes] : {std::pair{"sample.kiln", *base}, std::pair{"empty.kiln", *tiny}}) {
+  for (const auto& [name, bytes] : {std::pair{"sample.kiln", *base}, std::pair{"relu.kiln", *tiny}}) {
     Status s = write_file_bytes(dir + "/" + name, bytes);
     if (!s.ok()) {
       std::printf("%s\n", s.to_string().c_str());

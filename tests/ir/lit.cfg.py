@@ -41,6 +41,10 @@ config.substitutions.append(("%kiln", os.path.join(kiln_bin_dir, "kiln")))
 config.substitutions.append((r"(?<![\w./-])kiln-opt(?![\w.-])", kiln_opt))
 config.substitutions.append((r"(?<![\w./-])FileCheck(?![\w.-])", filecheck))
 
+# filecheck may live in a PYTHONPATH-only install (the GPU machine): pass the path through.
+if "PYTHONPATH" in os.environ:
+    config.environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
+
 # Keep the debug switches of the caller's environment out of the tests.
 for name in ("KILN_DUMP_DIR", "KILN_VERIFY_EACH", "KILN_DISABLE_PASSES"):
     config.environment.pop(name, None)
