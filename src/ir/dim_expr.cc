@@ -49,6 +49,7 @@ std::optional<int64_t> mod_checked(int64_t a, int64_t b) {
 
 bool all_coeffs_divisible(const DimExpr& e, int64_t c) {
   if (c == 0 || c == INT64_MIN) return false;
+  if (c == 1 || c == -1) return true;  // and INT64_MIN % -1 would trap
   for (const DimTerm& t : e.terms()) {
     if (t.coeff % c != 0) return false;
   }
@@ -254,6 +255,7 @@ DimExpr floordiv(const DimExpr& a, const DimExpr& b) {
   if (b.is_constant()) {
     int64_t c = b.constant_value();
     if (c == 1) return a;
+    if (c == -1) return -a;  // wraps like the rest of construction arithmetic
     if (c != 0 && a.is_constant()) {
       if (auto q = floordiv_checked(a.constant_value(), c)) return DimExpr(*q);
     }

@@ -28,6 +28,15 @@ TEST(DimExprTest, FloorDivAndModSimplifyWhenExact) {
   EXPECT_EQ(mod(DimExpr(-7), DimExpr(2)).constant_value(), 1);
 }
 
+TEST(DimExprTest, DivisionByMinusOneNeverTraps) {
+  DimExpr a = DimExpr::symbol(0);
+  DimExpr huge = a * DimExpr(INT64_MIN);
+  EXPECT_EQ(floordiv(a * 3, -1), a * -3);
+  EXPECT_EQ(mod(huge, -1), DimExpr(0));
+  (void)floordiv(huge, -1);  // wraps; must not raise SIGFPE
+  (void)floordiv(DimExpr(INT64_MIN), DimExpr(-1));
+}
+
 TEST(DimExprTest, EvaluateChecksErrors) {
   DimExpr a = DimExpr::symbol(0), b = DimExpr::symbol(1);
   std::vector<int64_t> values = {7, 2};
