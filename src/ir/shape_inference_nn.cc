@@ -112,7 +112,9 @@ Expected<Types> infer_linear(const Ctx& c) {
   return Types{TensorType{x.dtype, std::move(shape)}};
 }
 
-Expected<Types> infer_conv(const Ctx& c, const ConvAttrs& a) {
+// The operand checks conv and conv_transpose share: a float input of rank 3-5 and a weight of the
+// same dtype and rank. Returns the number of spatial dims.
+Expected<size_t> check_conv_operands(const Ctx& c) {
   const TensorType& x = c.x(0);
   const TensorType& w = c.x(1);
   KILN_RETURN_IF_ERROR(check_dtype(c, x, "input", Accept::kFloat));
@@ -121,7 +123,13 @@ Expected<Types> infer_conv(const Ctx& c, const ConvAttrs& a) {
   if (w.rank() != x.rank()) {
     return c.error("weight must have rank ", x.rank(), " like the input, got ", type_str(w));
   }
-  const size_t spatial = x.shape.size() - 2;
+  return x.shape.size() - 2;
+}
+
+Expected<Types> infer_conv(const Ctx& c, const ConvAttrs& a) {
+  const TensorType& x = c.x(0);
+  const TensorType& w = c.x(1);
+  KILN_ASSIGN_OR_RETURN(const size_t spatial, check_conv_operands(c));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.stride, "stride", spatial, 1));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.padding, "padding", spatial, 0));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.dilation, "dilation", spatial, 1));
@@ -160,13 +168,7 @@ Expected<Types> infer_conv(const Ctx& c, const ConvAttrs& a) {
 Expected<Types> infer_conv_transpose(const Ctx& c, const ConvTransposeAttrs& a) {
   const TensorType& x = c.x(0);
   const TensorType& w = c.x(1);
-  KILN_RETURN_IF_ERROR(check_dtype(c, x, "input", Accept::kFloat));
-  KILN_RETURN_IF_ERROR(check_same_dtype(c, x, "input", w, "weight"));
-  KILN_RETURN_IF_ERROR(check_rank(c, x, "input", 3, 5));
-  if (w.rank() != x.rank()) {
-    return c.error("weight must have rank ", x.rank(), " like the input, got ", type_str(w));
-  }
-  const size_t spatial = x.shape.size() - 2;
+  KILN_ASSIGN_OR_RETURN(const size_t spatial, check_conv_operands(c));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.stride, "stride", spatial, 1));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.padding, "padding", spatial, 0));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.output_padding, "output_padding", spatial, 0));
