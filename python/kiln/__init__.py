@@ -1,8 +1,9 @@
 """kiln: compile PyTorch models into fast inference engines.
 
-The core (IR, passes, builder, runtime) is C++ in ``kiln._C``; this package holds the thin Python
-layer. The torch frontends (``kiln.compile``, ``kiln.dynamo``, the ``"kiln"`` torch.compile backend)
-arrive with their issues; for now the package exposes the IR-level API.
+The core (importer, partitioner, IR, passes, builder, runtime) is C++ in ``kiln._C``; this package
+is the thin Python layer: capture (torch.export), FX -> TorchGraph, the hybrid graph, the
+``torch.ops.kiln.execute_engine`` custom op, save/load. Without torch installed, only the IR-level
+API (``build_engine``, ``Engine``, ``format_ir``) is available.
 """
 
 from kiln._C import KilnError, has_cuda, op_names
@@ -12,3 +13,16 @@ from kiln.engine import Engine, build_engine, format_ir
 __version__ = _version()
 
 __all__ = ["Engine", "KilnError", "build_engine", "format_ir", "has_cuda", "op_names"]
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError:  # the IR-level API only
+    pass
+else:
+    from kiln import dynamo, runtime
+    from kiln._C import converter_targets
+    from kiln._compile import compile, convert_method_to_engine, load, save
+    from kiln._settings import CompilationSettings, Device, Input
+
+    __all__ += ["CompilationSettings", "Device", "Input", "compile", "convert_method_to_engine",
+                "converter_targets", "dynamo", "load", "runtime", "save"]

@@ -17,40 +17,12 @@
 #include "kiln/runtime.h"
 #include "kiln/text/parser.h"
 #include "kiln/text/printer.h"
+#include "binding_util.h"
 
 namespace nb = nanobind;
 
 namespace kiln {
 namespace {
-
-struct KilnError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-// The one table from Status codes to Python exceptions.
-[[noreturn]] void raise_status(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kOutOfRange:
-      throw nb::value_error(s.message().c_str());
-    case StatusCode::kUnsupported:
-      PyErr_SetString(PyExc_NotImplementedError, s.message().c_str());
-      throw nb::python_error();
-    case StatusCode::kNotFound:
-      throw nb::key_error(s.message().c_str());
-    default:
-      throw KilnError(s.to_string());
-  }
-}
-
-void check(const Status& s) {
-  if (!s.ok()) raise_status(s);
-}
-template <typename T>
-T check(Expected<T> e) {
-  if (!e.ok()) raise_status(e.status());
-  return std::move(e).value();
-}
 
 nb::dlpack::dtype to_dlpack(DType t) {
   switch (t) {
@@ -76,6 +48,7 @@ std::optional<DType> from_dlpack(nb::dlpack::dtype d) {
 }
 
 using HostArray = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
+using AnyArray = nb::ndarray<nb::c_contig>;
 
 // A Python-visible engine with one execution context (one per Python object; not thread-safe).
 class PyEngine {
@@ -130,6 +103,58 @@ class PyEngine {
     return results;
   }
 
+  // Runs on caller-allocated tensors (any DLPack producer: numpy, torch). Inputs and outputs must be
+  // contiguous host memory of the engine's dtypes; outputs of infer_output_shapes' shapes.
+  void run_into(const std::vector<AnyArray>& ins, const std::vector<AnyArray>& outs) {
+    const Graph& g = engine_->graph();
+    if (ins.size() != g.inputs.size() || outs.size() != g.outputs.size()) {
+      throw nb::value_error(str_cat("engine takes ", g.inputs.size(), " inputs and ",
+                                    g.outputs.size(), " outputs, got ", ins.size(), " and ",
+                                    outs.size()).c_str());
+    }
+    auto views = [&](const std::vector<AnyArray>& arrays, const std::vector<ValueId>& values,
+                     const char* what) {
+      std::vector<TensorView> out;
+      for (size_t i = 0; i < arrays.size(); ++i) {
+        const AnyArray& a = arrays[i];
+        const Value& v = g.values[values[i]];
+        std::optional<DType> dt = from_dlpack(a.dtype());
+        if (!dt || *dt != v.type.dtype) {
+          throw nb::type_error(str_cat(what, " '", v.name, "' must be ",
+                                       dtype_name(v.type.dtype), dt ? str_cat(", got ", dtype_name(*dt)) : "").c_str());
+        }
+        if (a.device_type() != nb::device::cpu::value) {
+          throw nb::value_error(str_cat(what, " '", v.name, "' is not in host memory; this engine runs on the CPU").c_str());
+        }
+        out.push_back(TensorView{const_cast<void*>(a.data()), *dt,
+                                 ConcreteShape(a.shape_ptr(), a.shape_ptr() + a.ndim())});
+      }
+      return out;
+    };
+    std::vector<TensorView> in_views = views(ins, g.inputs, "input");
+    std::vector<TensorView> out_views = views(outs, g.outputs, "output");
+    nb::gil_scoped_release release;
+    check(context_->run(in_views, out_views));
+  }
+
+  // [(name, dtype, [dim, ...])] with dims as dim_to_py data.
+  nb::list specs(bool inputs) const {
+    nb::list out;
+    for (const IOInfo& info : inputs ? engine_->inputs() : engine_->outputs()) {
+      nb::list dims;
+      for (const DimExpr& d : info.shape) dims.append(dim_to_py(d));
+      out.append(nb::make_tuple(info.name, std::string(dtype_name(info.dtype)), dims));
+    }
+    return out;
+  }
+
+  // [(name, min, max, opt)] of the engine's shape symbols.
+  std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> symbols() const {
+    std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> out;
+    for (const SymbolInfo& s : engine_->graph().symbols) out.emplace_back(s.name, s.min, s.max, s.opt);
+    return out;
+  }
+
   std::vector<std::vector<int64_t>> output_shapes(const std::vector<std::vector<int64_t>>& in) {
     return check(context_->infer_output_shapes(in));
   }
@@ -146,6 +171,8 @@ NB_MODULE(_C, m) {
   using namespace kiln;
   m.doc() = "kiln's native core (IR, passes, builder, runtime). Use the kiln package, not this.";
   nb::exception<KilnError>(m, "KilnError", PyExc_RuntimeError);
+  bind_frontend(m);
+  nb::set_leak_warnings(false);  // engines cached for the process's lifetime are not leaks
 
   m.def("version", [] { return std::string(KILN_VERSION); });
   m.def("has_cuda", [] { return KILN_HAVE_CUDA != 0; });
@@ -187,5 +214,9 @@ NB_MODULE(_C, m) {
       .def_prop_ro("inputs", [](const PyEngine& e) { return e.io(true); })
       .def_prop_ro("outputs", [](const PyEngine& e) { return e.io(false); })
       .def("run", &PyEngine::run, nb::arg("inputs"))
-      .def("output_shapes", &PyEngine::output_shapes, nb::arg("input_shapes"));
+      .def("output_shapes", &PyEngine::output_shapes, nb::arg("input_shapes"))
+      .def("run_into", &PyEngine::run_into, nb::arg("inputs"), nb::arg("outputs"))
+      .def_prop_ro("input_specs", [](const PyEngine& e) { return e.specs(true); })
+      .def_prop_ro("output_specs", [](const PyEngine& e) { return e.specs(false); })
+      .def_prop_ro("symbols", &PyEngine::symbols);
 }
