@@ -23,7 +23,7 @@ kiln_install_system_packages() {
   fi
 }
 
-# .venv with the build and test tools (all from PyPI).
+# .venv with the build and test tools and PyTorch (all from PyPI or the local wheel store).
 kiln_setup_venv() {
   if [ ! -x "$KILN_VENV/bin/python" ]; then
     log "creating $KILN_VENV"
@@ -35,6 +35,12 @@ kiln_setup_venv() {
     log "installing Python build and test tools into .venv"
     python -m pip install -q --upgrade pip
     python -m pip install -q "scikit-build-core>=0.10" "nanobind>=2.0" cmake ninja numpy pytest lit filecheck
+  fi
+  # PyTorch for the frontends and their tests (CI's pinned versions), transformers for model tests.
+  if ! python -c "import torch, torchvision, transformers" 2>/dev/null; then
+    log "installing torch, torchvision and transformers into .venv"
+    python -m pip install -q torch==2.14.1 torchvision==0.29.1
+    python -m pip install -q transformers
   fi
 }
 

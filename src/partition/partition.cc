@@ -40,7 +40,13 @@ bool in_torch_executed_ops(const std::string& target, const std::vector<std::str
   return false;
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+// "file.py:12 in forward: y = torch.foo(x)" from a node's two-line source text.
+std::string source_text(const std::string& s) {
+  size_t nl = s.find('\n');
+  if (nl == std::string::npos) return s;
+  size_t code = s.find_first_not_of(' ', nl + 1);
+  return s.substr(0, nl) + (code == std::string::npos ? "" : ": " + s.substr(code));
+}
 
 }  // namespace
 
@@ -176,7 +182,7 @@ std::string partition_report(const TorchGraph& tg, const Partition& p) {
     for (int32_t i : torch_run) {
       out += str_cat("  ", tg.nodes[i].name, " (", tg.nodes[i].target, "): ", p.nodes[i].reason,
                      "\n");
-      if (!tg.nodes[i].source.empty()) out += str_cat("      at ", first_line(tg.nodes[i].source), "\n");
+      if (!tg.nodes[i].source.empty()) out += str_cat("      at ", source_text(tg.nodes[i].source), "\n");
     }
     torch_run.clear();
   };

@@ -183,6 +183,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
         engines.append((members, ins, outs, blob))
     del keep
     hybrid = _hybrid(gm, nodes, engines)
+    hybrid.kiln_report = report  # the partition report, as dryrun prints it
     logger.info("kiln: compiled %d engine(s) in %.2f s", len(engines), time.perf_counter() - t0)
     return hybrid
 
