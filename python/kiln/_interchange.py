@@ -191,12 +191,18 @@ def to_torch_graph(gm: torch.fx.GraphModule,
     return tg, nodes, keep
 
 
+def bounded(bound: Any, default: int) -> int:
+    """A range bound as an int; infinite ones (sympy oo, torch's int_oo) give `default`."""
+    try:
+        return int(bound)
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return default
+
+
 def _range(name: str, env: Any) -> tuple[int, int]:
     for sym, vr in getattr(env, "var_to_range", {}).items():
         if sym.name == name:
-            lo = int(vr.lower) if vr.lower.is_finite else 1
-            hi = int(vr.upper) if vr.upper.is_finite else _INT_MAX
-            return max(lo, 0), min(hi, _INT_MAX)
+            return max(bounded(vr.lower, 1), 0), min(bounded(vr.upper, _INT_MAX), _INT_MAX)
     return 1, _INT_MAX
 
 

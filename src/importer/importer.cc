@@ -33,6 +33,17 @@ std::vector<const TorchValue*> output_metas(const TorchNode& n) {
   return out;
 }
 
+// A size expression the importer can read: ints and symbols under + * // % min max.
+bool readable_dim(const TorchValue& d) {
+  if (d.kind == Kind::kInt) return true;
+  if (d.kind != Kind::kSymInt) return false;
+  static const char* kOps[] = {"+", "*", "//", "%", "min", "max"};
+  if (!d.items.empty() && std::find(std::begin(kOps), std::end(kOps), d.s) == std::end(kOps)) {
+    return false;
+  }
+  return std::all_of(d.items.begin(), d.items.end(), readable_dim);
+}
+
 std::string dtype_reason(const ImportContext& ctx, const TorchValue& m) {
   if (m.kind != Kind::kTensor || ctx.engine_dtype(m.s)) return "";
   if (m.s == "float64") return "float64 tensors are not supported (set truncate_double=True)";
@@ -87,6 +98,14 @@ Status check_types(const ImportContext& ctx, const Graph& g, const TorchGraph& t
 }
 
 }  // namespace
+
+std::string input_size_support(const TorchValue& meta) {
+  if (meta.kind != Kind::kTensor) return "";
+  for (const TorchValue& d : meta.items) {
+    if (!readable_dim(d)) return str_cat("a size kiln cannot express (", d.to_string(), ")");
+  }
+  return "";
+}
 
 NodeClass classify_node(const TorchGraph& tg, int32_t index) {
   const TorchNode& n = tg.nodes[static_cast<size_t>(index)];

@@ -70,6 +70,16 @@ Expected<Partition> partition_graph(const TorchGraph& tg, const PartitionOptions
       std::vector<int32_t> src = producers(n);
       if (!src.empty() && !supported[src[0]]) d.reason = "it reads a tuple computed in PyTorch";
     }
+    // Tensors arriving from PyTorch or the graph inputs become engine inputs: their sizes must be
+    // expressions an engine can bind.
+    for (int32_t src : d.reason.empty() ? producers(n) : std::vector<int32_t>{}) {
+      if (supported[src] || p.nodes[src].cls == NodeClass::kShape) continue;
+      std::string why = input_size_support(tg.nodes[src].meta);
+      if (!why.empty()) {
+        d.reason = str_cat("its input '", tg.nodes[src].name, "' has ", why);
+        break;
+      }
+    }
     supported[i] = d.reason.empty();
   }
   // 2. require_full_compilation: every unsupported node, with its reason and source line.

@@ -36,6 +36,10 @@ NodeClass classify_node(const TorchGraph& tg, int32_t index);
 // Why node `index` cannot become part of an engine, or "" if it can.
 std::string import_support(const TorchGraph& tg, int32_t index, const ImportOptions& options);
 
+// Why a tensor with this metadata cannot be an engine input ("" if it can): engines bind their
+// symbols from input sizes, which must be ints or symbols under + * // % min max.
+std::string input_size_support(const TorchValue& meta);
+
 // Every ATen target with a converter, sorted ("aten.add.Tensor", ...).
 std::vector<std::string> converter_targets();
 

@@ -21,7 +21,7 @@ import torch.fx
 
 from kiln import _C
 from kiln._decompositions import decomposition_table
-from kiln._interchange import target_name, to_torch_graph
+from kiln._interchange import bounded, target_name, to_torch_graph
 from kiln._settings import CompilationSettings, Input
 from kiln.runtime import engine_key, register_engine
 
@@ -130,8 +130,9 @@ def _symbols(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram,
     (torch's shape environment assumes sizes >= 2), names and opt sizes from the Inputs."""
     info: dict[str, tuple[str, int, int, int | None]] = {}
     for sym, vr in ep.range_constraints.items():
-        lo = int(vr.lower) if vr.lower.is_finite else 0
-        hi = int(vr.upper) if vr.upper.is_finite else 2**31 - 1
+        if not getattr(sym, "is_Symbol", False):  # derived dims (2*h) are expressions of symbols
+            continue
+        lo, hi = bounded(vr.lower, 0), bounded(vr.upper, 2**31 - 1)
         info[sym.name] = (sym.name, lo, min(hi, 2**31 - 1), None)
     _, _, ranges = _dynamic_shapes(args)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
@@ -155,6 +156,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     """Partitions a GraphModule of ATen ops (with meta['val']) and swaps groups for engines.
     ``symbols`` gives shape symbols' names, ranges and opt sizes where torch's own are not right."""
     t0 = time.perf_counter()
+    _remove_tensor_metadata_asserts(gm)
     tg, nodes, keep = to_torch_graph(gm, symbols)
     per_node, groups, report = _C.partition(
         tg, s.min_block_size, sorted(s.torch_executed_ops), s.require_full_compilation,
@@ -186,6 +188,17 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     hybrid.kiln_report = report  # the partition report, as dryrun prints it
     logger.info("kiln: compiled %d engine(s) in %.2f s", len(engines), time.perf_counter() - t0)
     return hybrid
+
+
+def _remove_tensor_metadata_asserts(gm: torch.fx.GraphModule) -> None:
+    """Drops aten._assert_tensor_metadata nodes (export's dtype checks after casts): engines check
+    their inputs themselves, and left in PyTorch such a node would make an engine export the value
+    it checks (and fail under truncate_double, where float64 values become float32)."""
+    target = getattr(torch.ops.aten, "_assert_tensor_metadata", None)
+    for node in list(gm.graph.nodes):
+        if target is not None and node.op == "call_function" and node.target == target.default:
+            gm.graph.erase_node(node)
+    gm.recompile()
 
 
 def _log_fallbacks(nodes: list[torch.fx.Node], per_node: list) -> None:

@@ -62,6 +62,7 @@ def test_vit():
     torch.manual_seed(0)
     vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
                                                num_heads=4, hidden_dim=64, mlp_dim=128)
+    torch.nn.init.normal_(vit.heads.head.weight, std=0.1)  # torchvision zero-initializes the head
     check_model(vit, [image(size=32)])
 
 
