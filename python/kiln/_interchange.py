@@ -207,7 +207,10 @@ def _range(name: str, env: Any) -> tuple[int, int]:
 
 
 def _hint(name: str, env: Any) -> int | None:
-    for sym, v in getattr(env, "var_to_val", {}).items():
+    values = getattr(env, "backed_var_to_val", None)  # torch >= 2.14; var_to_val before
+    if values is None:
+        values = getattr(env, "var_to_val", {})
+    for sym, v in values.items():
         if sym.name == name:
             return int(v)
     return None

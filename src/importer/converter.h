@@ -62,7 +62,9 @@ class ImportContext {
   Expected<std::vector<ValueId>> add_multi(OpKind op, std::vector<ValueId> inputs, Attrs attrs);
   Expected<ValueId> cast(ValueId v, DType to);  // no node if already `to`
   Expected<ValueId> scalar(double value, DType dtype);  // a 0-d constant
-  const TensorType& type(ValueId v) const { return graph_->type(v); }
+  // A copy, not a reference: adding nodes reallocates the graph's values (a reference held across
+  // ctx.add() once dangled and crashed an import).
+  TensorType type(ValueId v) const { return graph_->type(v); }
 
   // The values of the node being converted (one, or one per tuple element for getitem).
   void set_output(ValueId v) { outputs_[current_] = {v}; }

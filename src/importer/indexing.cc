@@ -311,7 +311,7 @@ Status convert_chunk(ImportContext& ctx, const TorchNode& n) {
   if (!axis || !chunks || *chunks < 1) return invalid_argument("chunk arguments are not constant");
   std::optional<Shape> sizes = meta_split_sizes(ctx, n, *axis);
   if (!sizes) {
-    const DimExpr& total = ctx.type(x).shape[*axis];
+    const DimExpr total = ctx.type(x).shape[*axis];
     DimExpr each = floordiv(total + DimExpr(*chunks - 1), DimExpr(*chunks));
     sizes = even_sizes(total, each, n.meta.items.size());
   }
@@ -504,7 +504,7 @@ Status convert_index(ImportContext& ctx, const TorchNode& n) {
   auto run = index_run(n);
   if (!run) return invalid_argument("index tensors are not on adjacent dims");
   auto [p, k] = *run;
-  const Shape& shape = ctx.type(x).shape;
+  const Shape shape = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   ValueId linear = kNoValue;
   DimExpr merged(1);
   for (size_t j = 0; j < k; ++j) {

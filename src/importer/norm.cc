@@ -356,7 +356,7 @@ Status convert_native_group_norm(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(ValueId y, group_norm(ctx, n, t, arg(n, 1), arg(n, 2), groups, eps));
   // Statistics: x as [N, G, C/G * prod(spatial)], reduced over the last axis.
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0)));
-  const Shape& xs = ctx.type(x).shape;
+  const Shape xs = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   DimExpr rest = floordiv(xs[1], DimExpr(groups));
   for (size_t d = 2; d < xs.size(); ++d) rest = rest * xs[d];
   ReshapeAttrs ra;

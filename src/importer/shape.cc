@@ -231,7 +231,7 @@ std::string check_expand(const ImportContext& ctx, const TorchNode& n) {
 // The dims a squeeze removes: those listed (all if `dims` is nullopt) whose size is a static 1.
 Status squeeze(ImportContext& ctx, const TorchNode& n, std::optional<std::vector<int64_t>> dims) {
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0)));
-  const Shape& in = ctx.type(x).shape;
+  const Shape in = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   const int64_t rank = static_cast<int64_t>(in.size());
   std::vector<bool> listed(in.size(), !dims.has_value());
   if (dims) {
@@ -310,7 +310,7 @@ std::string check_unsqueeze(const ImportContext& ctx, const TorchNode& n) {
 // flatten(x, start_dim, end_dim): dims [start, end] become one (a 0-d tensor becomes [1]).
 Status convert_flatten(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0)));
-  const Shape& in = ctx.type(x).shape;
+  const Shape in = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   const int64_t rank = static_cast<int64_t>(in.size());
   std::optional<int64_t> s = ImportContext::static_int(arg(n, 1));
   std::optional<int64_t> e = ImportContext::static_int(arg(n, 2));
@@ -341,7 +341,7 @@ std::string check_flatten(const ImportContext& ctx, const TorchNode& n) {
 // unflatten(x, dim, sizes): dim becomes `sizes` (one may be -1).
 Status convert_unflatten(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0)));
-  const Shape& in = ctx.type(x).shape;
+  const Shape in = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   const int64_t rank = static_cast<int64_t>(in.size());
   std::optional<int64_t> d = ImportContext::static_int(arg(n, 1));
   std::optional<int64_t> w = d && rank > 0 ? wrap_dim(*d, rank) : std::nullopt;
@@ -514,13 +514,14 @@ Status convert_diagonal(ImportContext& ctx, const TorchNode& n) {
   std::optional<int64_t> w1 = d1 ? wrap_dim(*d1, rank) : std::nullopt;
   std::optional<int64_t> w2 = d2 ? wrap_dim(*d2, rank) : std::nullopt;
   if (!off || !w1 || !w2) return invalid_argument("diagonal arguments are not constants in range");
-  const Shape& in = ctx.type(x).shape;
+  const Shape in = ctx.type(x).shape;  // a copy: adding nodes moves the graph's values
   if (!in[*w1].is_constant() || !in[*w2].is_constant()) {
     return invalid_argument("diagonal of symbolic dims");
   }
   const int64_t rows = in[*w1].constant_value(), cols = in[*w2].constant_value();
   KILN_ASSIGN_OR_RETURN(ValueId y, move_to_end(ctx, x, {*w1, *w2}));
-  Shape flat(ctx.type(y).shape.begin(), ctx.type(y).shape.end() - 2);
+  Shape flat = ctx.type(y).shape;
+  flat.resize(flat.size() - 2);
   flat.push_back(DimExpr(rows * cols));
   KILN_ASSIGN_OR_RETURN(y, reshape_to(ctx, y, flat));
   const int64_t length = std::max<int64_t>(

@@ -30,6 +30,9 @@ class ThreadPool {
   }
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // Runs body(0..chunks-1) on the pool and the calling thread. Returns only when every chunk is
+  // done and no worker is still inside this job, so the next job's reset of the shared counter can
+  // never be seen by a worker of this one (which once ran chunk indices of the wrong job).
   void run(int64_t chunks, const std::function<void(int64_t)>& body) {
     std::unique_lock<std::mutex> job_lock(job_mu_);  // one parallel region at a time
     {
@@ -41,18 +44,18 @@ class ThreadPool {
       ++generation_;
     }
     cv_.notify_all();
-    drain();
+    drain(body, chunks);
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return done_ == total_; });
+    done_cv_.wait(lock, [&] { return done_ == total_ && active_ == 0; });
     body_ = nullptr;
   }
 
  private:
-  void drain() {
+  void drain(const std::function<void(int64_t)>& body, int64_t total) {
     t_inside_parallel = true;
     int64_t finished = 0;
-    for (int64_t i = next_.fetch_add(1); i < total_; i = next_.fetch_add(1)) {
-      (*body_)(i);
+    for (int64_t i = next_.fetch_add(1); i < total; i = next_.fetch_add(1)) {
+      body(i);
       ++finished;
     }
     t_inside_parallel = false;
@@ -65,13 +68,20 @@ class ThreadPool {
   void work() {
     uint64_t seen = 0;
     for (;;) {
+      const std::function<void(int64_t)>* body;
+      int64_t total;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return stop_ || (generation_ != seen && body_ != nullptr); });
         if (stop_) return;
         seen = generation_;
+        body = body_;  // this job's body and size, fixed while active_ counts this worker
+        total = total_;
+        ++active_;
       }
-      drain();
+      drain(*body, total);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--active_ == 0) done_cv_.notify_all();
     }
   }
 
@@ -81,8 +91,9 @@ class ThreadPool {
   std::condition_variable cv_, done_cv_;
   const std::function<void(int64_t)>* body_ = nullptr;
   std::atomic<int64_t> next_{0};
-  std::atomic<int64_t> total_{0};
+  int64_t total_ = 0;   // guarded by mu_
   int64_t done_ = 0;
+  int active_ = 0;       // workers inside drain(), guarded by mu_
   uint64_t generation_ = 0;
   bool stop_ = false;
 };

@@ -58,9 +58,6 @@ def test_dynamic_round_trip_at_min_opt_max(tmp_path):
 def test_saved_program_keeps_engines_not_weights(tmp_path):
     lin = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 8))
     x = torch.randn(2, 64)
-    try:
-        gm = kiln.compile(lin.eval(), inputs=[x], min_block_size=1, require_full_compilation=True)
-    except NotImplementedError:
-        # linear/relu converters are another family's; the hybrid graph still saves
-        gm = kiln.compile(lin.eval(), inputs=[x], min_block_size=1)
+    gm = kiln.compile(lin.eval(), inputs=[x], min_block_size=1, require_full_compilation=True)
+    assert not list(gm.parameters()), "weights should live in the engine only"
     check_round_trip(tmp_path, gm, lin.eval(), [(x,)])

@@ -52,4 +52,20 @@ TEST(ParallelTest, ConcurrentCallersFromSeveralThreads) {
 }
 
 }  // namespace
+TEST(ParallelTest, BackToBackJobsOfDifferentSizesStayInRange) {
+  // A worker late for one job must never run chunks of the next (seen on a 16-core machine as a
+  // crash: a big job followed by a small one handed out chunk indices of the big one).
+  for (int round = 0; round < 3000; ++round) {
+    const int64_t n = round % 2 ? 7 : 4096;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<bool> out_of_range{false};
+    kiln::parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+      if (begin < 0 || end > n || begin >= end) out_of_range = true;
+      for (int64_t i = std::max<int64_t>(begin, 0); i < std::min(end, n); ++i) hits[i]++;
+    });
+    ASSERT_FALSE(out_of_range) << "round " << round;
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "round " << round << " i " << i;
+  }
+}
+
 }  // namespace kiln
