@@ -178,9 +178,9 @@ class CompilationSettings:
     require_full_compilation: bool = False
     """Fail, listing every unsupported node with its reason and source line, instead of falling back."""
     enabled_precisions: set = dataclasses.field(default_factory=lambda: {torch.float32})
-    """Precisions engines may compute in. Models keep their dtypes; adding ``torch.half`` (without
-    other float precisions than float32) runs float32 compute in float16 inside engines while inputs
-    and outputs stay float32."""
+    """Precisions engines may compute in. Models keep their dtypes; adding ``torch.half`` runs
+    float32 compute in float16 inside engines (``torch.bfloat16``: in bfloat16; half wins if both)
+    while engine inputs and outputs stay float32."""
     disable_tf32: bool = False
     """Forbid TF32 for float32 matmul and convolution (CUDA)."""
     truncate_double: bool = False
@@ -216,8 +216,13 @@ class CompilationSettings:
         self.torch_executed_ops = {_op_name(op) for op in self.torch_executed_ops}
 
     @property
-    def lower_f32_to_f16(self) -> bool:
-        return torch.float16 in self.enabled_precisions
+    def f32_compute(self) -> str:
+        """The dtype float32 compute runs in inside engines: f16 or bf16 when enabled, else f32."""
+        if torch.float16 in self.enabled_precisions:
+            return "f16"
+        if torch.bfloat16 in self.enabled_precisions:
+            return "bf16"
+        return "f32"
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> CompilationSettings:

@@ -24,9 +24,13 @@ TorchValue make(Kind kind) {
   return v;
 }
 
-ImportOptions import_options(bool lower_f32_to_f16, bool truncate_double) {
+ImportOptions import_options(const std::string& f32_compute, bool truncate_double) {
   ImportOptions o;
-  o.lower_f32_to_f16 = lower_f32_to_f16;
+  std::optional<DType> t = dtype_from_name(f32_compute);
+  if (!t || !(*t == DType::kF32 || *t == DType::kF16 || *t == DType::kBF16)) {
+    throw nb::value_error(str_cat("f32_compute must be f32, f16 or bf16, got '", f32_compute, "'").c_str());
+  }
+  o.f32_compute = *t;
   o.truncate_double = truncate_double;
   return o;
 }
@@ -107,22 +111,22 @@ void bind_frontend(nb::module_& m) {
 
   m.def(
       "import_support",
-      [](const TorchGraph& g, int32_t index, bool lower_f16, bool truncate_double) {
-        return import_support(g, index, import_options(lower_f16, truncate_double));
+      [](const TorchGraph& g, int32_t index, const std::string& f32_compute, bool truncate_double) {
+        return import_support(g, index, import_options(f32_compute, truncate_double));
       },
-      nb::arg("graph"), nb::arg("index"), nb::arg("lower_f32_to_f16") = false,
+      nb::arg("graph"), nb::arg("index"), nb::arg("f32_compute") = "f32",
       nb::arg("truncate_double") = false);
 
   // Returns (per-node [(class, group, reason)], groups [(nodes, inputs, outputs)], report text).
   m.def(
       "partition",
       [](const TorchGraph& g, int64_t min_block_size, std::vector<std::string> torch_executed_ops,
-         bool require_full_compilation, bool lower_f16, bool truncate_double) {
+         bool require_full_compilation, const std::string& f32_compute, bool truncate_double) {
         PartitionOptions o;
         o.min_block_size = min_block_size;
         o.torch_executed_ops = std::move(torch_executed_ops);
         o.require_full_compilation = require_full_compilation;
-        o.import = import_options(lower_f16, truncate_double);
+        o.import = import_options(f32_compute, truncate_double);
         Partition p = check(partition_graph(g, o));
         static const char* kClass[] = {"structural", "shape", "ignored", "compute"};
         std::vector<std::tuple<std::string, int32_t, std::string>> nodes;
@@ -135,25 +139,25 @@ void bind_frontend(nb::module_& m) {
         return std::make_tuple(nodes, groups, partition_report(g, p));
       },
       nb::arg("graph"), nb::arg("min_block_size"), nb::arg("torch_executed_ops"),
-      nb::arg("require_full_compilation"), nb::arg("lower_f32_to_f16"),
+      nb::arg("require_full_compilation"), nb::arg("f32_compute"),
       nb::arg("truncate_double"));
 
   m.def(
       "import_group_ir",
       [](const TorchGraph& g, const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
-         const std::vector<int32_t>& outputs, bool lower_f16, bool truncate_double) {
+         const std::vector<int32_t>& outputs, const std::string& f32_compute, bool truncate_double) {
         Graph ir = check(import_group(g, group_io(nodes, inputs, outputs),
-                                      import_options(lower_f16, truncate_double)));
+                                      import_options(f32_compute, truncate_double)));
         return print_graph(ir);
       },
       nb::arg("graph"), nb::arg("nodes"), nb::arg("inputs"), nb::arg("outputs"),
-      nb::arg("lower_f32_to_f16") = false, nb::arg("truncate_double") = false,
+      nb::arg("f32_compute") = "f32", nb::arg("truncate_double") = false,
       "The kiln IR text of one group, before passes (for debugging converters).");
 
   m.def(
       "build_group",
       [](const TorchGraph& g, const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
-         const std::vector<int32_t>& outputs, bool lower_f16, bool truncate_double,
+         const std::vector<int32_t>& outputs, const std::string& f32_compute, bool truncate_double,
          const std::string& device) {
         BuildOptions options;
         options.passes = pass_manager_options_from_env();
@@ -168,7 +172,7 @@ void bind_frontend(nb::module_& m) {
           nb::gil_scoped_release release;
           status = [&]() -> Status {
             KILN_ASSIGN_OR_RETURN(Graph ir, import_group(g, group_io(nodes, inputs, outputs),
-                                                         import_options(lower_f16, truncate_double)));
+                                                         import_options(f32_compute, truncate_double)));
             KILN_ASSIGN_OR_RETURN(EngineContents contents, build_engine(std::move(ir), options));
             KILN_ASSIGN_OR_RETURN(bytes, write_engine(contents));
             return ok_status();
@@ -178,7 +182,7 @@ void bind_frontend(nb::module_& m) {
         return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       },
       nb::arg("graph"), nb::arg("nodes"), nb::arg("inputs"), nb::arg("outputs"),
-      nb::arg("lower_f32_to_f16"), nb::arg("truncate_double"), nb::arg("device"),
+      nb::arg("f32_compute"), nb::arg("truncate_double"), nb::arg("device"),
       "Imports one group, runs the passes and builds its engine file (bytes).");
 }
 

@@ -12,18 +12,6 @@ namespace {
 
 using Kind = TorchValue::Kind;
 
-bool is_number(const TorchValue& v) {
-  return v.kind == Kind::kInt || v.kind == Kind::kFloat || v.kind == Kind::kBool;
-}
-
-double number(const TorchValue& v) {
-  switch (v.kind) {
-    case Kind::kInt: return static_cast<double>(v.i);
-    case Kind::kFloat: return v.f;
-    case Kind::kBool: return v.b ? 1.0 : 0.0;
-    default: return 0.0;
-  }
-}
 
 // "" if every listed argument is a constant number (or None where allowed).
 std::string check_numbers(const TorchNode& n, std::initializer_list<size_t> indices,
@@ -31,7 +19,7 @@ std::string check_numbers(const TorchNode& n, std::initializer_list<size_t> indi
   for (size_t i : indices) {
     const TorchValue& v = arg(n, i);
     if (none_ok && v.is_none()) continue;
-    if (!is_number(v)) {
+    if (!number_arg(v).has_value()) {
       return str_cat("argument ", i, " (", v.to_string(), ") is not a constant number");
     }
   }
@@ -86,7 +74,7 @@ std::string check_gelu(const ImportContext& ctx, const TorchNode& n) {
 // leaky_relu(x, negative_slope)
 Status convert_leaky_relu(ImportContext& ctx, const TorchNode& n) {
   LeakyReluAttrs attrs;
-  if (is_number(arg(n, 1))) attrs.negative_slope = number(arg(n, 1));
+  if (number_arg(arg(n, 1))) attrs.negative_slope = *number_arg(arg(n, 1));
   return unary(ctx, n, OpKind::kLeakyRelu, attrs);
 }
 
@@ -101,9 +89,9 @@ std::string check_leaky_relu(const ImportContext& ctx, const TorchNode& n) {
 Status convert_elu(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(DType out, ctx.out_dtype(n));
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0), out));
-  const double alpha = is_number(arg(n, 1)) ? number(arg(n, 1)) : 1.0;
-  const double scale = is_number(arg(n, 2)) ? number(arg(n, 2)) : 1.0;
-  const double input_scale = is_number(arg(n, 3)) ? number(arg(n, 3)) : 1.0;
+  const double alpha = number_arg(arg(n, 1)) ? *number_arg(arg(n, 1)) : 1.0;
+  const double scale = number_arg(arg(n, 2)) ? *number_arg(arg(n, 2)) : 1.0;
+  const double input_scale = number_arg(arg(n, 3)) ? *number_arg(arg(n, 3)) : 1.0;
   ValueId r;
   if (input_scale == 1.0) {
     EluAttrs attrs;
@@ -138,8 +126,8 @@ std::string check_elu(const ImportContext& ctx, const TorchNode& n) {
 // softplus(x, beta, threshold)
 Status convert_softplus(ImportContext& ctx, const TorchNode& n) {
   SoftplusAttrs attrs;
-  if (is_number(arg(n, 1))) attrs.beta = number(arg(n, 1));
-  if (is_number(arg(n, 2))) attrs.threshold = number(arg(n, 2));
+  if (number_arg(arg(n, 1))) attrs.beta = *number_arg(arg(n, 1));
+  if (number_arg(arg(n, 2))) attrs.threshold = *number_arg(arg(n, 2));
   return unary(ctx, n, OpKind::kSoftplus, attrs);
 }
 
@@ -148,7 +136,7 @@ std::string check_softplus(const ImportContext& ctx, const TorchNode& n) {
   if (!r.empty()) return r;
   r = check_numbers(n, {1, 2}, /*none_ok=*/true);
   if (!r.empty()) return r;
-  if (is_number(arg(n, 1)) && number(arg(n, 1)) == 0.0) return "beta = 0 is not supported";
+  if (number_arg(arg(n, 1)) && *number_arg(arg(n, 1)) == 0.0) return "beta = 0 is not supported";
   return "";
 }
 
@@ -159,8 +147,8 @@ Status clamp_scalars(ImportContext& ctx, const TorchNode& n, const TorchValue& l
   KILN_ASSIGN_OR_RETURN(DType out, ctx.out_dtype(n));
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0), out));
   ClampAttrs attrs;
-  if (is_number(lo)) attrs.min = number(lo);
-  if (is_number(hi)) attrs.max = number(hi);
+  if (number_arg(lo)) attrs.min = *number_arg(lo);
+  if (number_arg(hi)) attrs.max = *number_arg(hi);
   ValueId r;
   if (attrs.min && attrs.max && *attrs.min > *attrs.max) {
     ClampAttrs first, second;
@@ -232,7 +220,7 @@ std::string check_clamp_tensor(const ImportContext& ctx, const TorchNode& n) {
   if (!r.empty()) return r;
   for (size_t i : {1, 2}) {
     const TorchValue& b = arg(n, i);
-    if (b.is_none() || is_number(b) || ctx.is_tensor(b)) continue;
+    if (b.is_none() || number_arg(b).has_value() || ctx.is_tensor(b)) continue;
     return str_cat("bound ", b.to_string(), " is not a tensor or a constant number");
   }
   if (arg(n, 1).is_none() && arg(n, 2).is_none()) return "clamp without bounds";
@@ -242,7 +230,7 @@ std::string check_clamp_tensor(const ImportContext& ctx, const TorchNode& n) {
 std::string check_clamp_tensor_bound(const ImportContext& ctx, const TorchNode& n) {
   std::string r = check_numeric_out(ctx, n);
   if (!r.empty()) return r;
-  if (!ctx.is_tensor(arg(n, 1)) && !is_number(arg(n, 1))) return "the bound is not a tensor";
+  if (!ctx.is_tensor(arg(n, 1)) && !number_arg(arg(n, 1))) return "the bound is not a tensor";
   return "";
 }
 

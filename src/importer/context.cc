@@ -82,6 +82,26 @@ const TorchValue kNone{};
 
 const TorchValue& arg(const TorchNode& n, size_t i) { return i < n.args.size() ? n.args[i] : kNone; }
 
+std::optional<int64_t> wrap_dim(int64_t d, int64_t rank) {
+  const int64_t r = std::max<int64_t>(rank, 1);
+  if (d < -r || d >= r) return std::nullopt;
+  return d < 0 ? d + r : d;
+}
+
+bool is_int_like(const ImportContext& ctx, const TorchValue& v) {
+  const TorchValue& m = ctx.meta(v);
+  return m.kind == Kind::kInt || m.kind == Kind::kSymInt;
+}
+
+std::optional<double> number_arg(const TorchValue& v) {
+  switch (v.kind) {
+    case Kind::kInt: return static_cast<double>(v.i);
+    case Kind::kFloat: return v.f;
+    case Kind::kBool: return v.b ? 1.0 : 0.0;
+    default: return std::nullopt;
+  }
+}
+
 ImportContext::ImportContext(const TorchGraph& tg, const ImportOptions& options, Graph* graph)
     : tg_(tg), options_(options), graph_(graph) {}
 
@@ -114,7 +134,7 @@ std::optional<DType> ImportContext::lower(DType raw) const {
     if (!options_.truncate_double) return std::nullopt;
     t = DType::kF32;
   }
-  if (*t == DType::kF32 && options_.lower_f32_to_f16) t = DType::kF16;
+  if (*t == DType::kF32) t = options_.f32_compute;
   return t;
 }
 

@@ -28,7 +28,7 @@ class ImportContext {
   bool is_tensor(const TorchValue& arg) const { return meta(arg).kind == TorchValue::Kind::kTensor; }
   // Rank of a tensor argument, -1 if it is not a tensor.
   int64_t rank_of(const TorchValue& arg) const;
-  // The engine dtype for a torch dtype name, after lower_f32_to_f16 and truncate_double; nullopt for
+  // The engine dtype for a torch dtype name, after f32_compute and truncate_double; nullopt for
   // dtypes engines do not hold (float64 without truncate_double, complex, ...).
   std::optional<DType> engine_dtype(std::string_view torch_name) const;
   std::optional<DType> lower(DType raw) const;
@@ -114,5 +114,13 @@ const Converter* find_converter(std::string_view target);
 
 // Argument i of a node, or a None value if the node has fewer.
 const TorchValue& arg(const TorchNode& n, size_t i);
+
+// A dim index wrapped against `rank` as torch wraps it (a 0-d tensor takes dims 0 and -1), or
+// nullopt if out of range.
+std::optional<int64_t> wrap_dim(int64_t d, int64_t rank);
+// Whether an argument is an integer ctx.dim() can read (an int, a SymInt, a node producing one).
+bool is_int_like(const ImportContext& ctx, const TorchValue& v);
+// The value of a constant number argument (int, float or bool), or nullopt.
+std::optional<double> number_arg(const TorchValue& v);
 
 }  // namespace kiln::importer

@@ -16,12 +16,6 @@ using Kind = TorchValue::Kind;
 
 // ---- Argument helpers ------------------------------------------------------------------------
 
-std::optional<double> number_arg(const TorchValue& v) {
-  if (v.kind == Kind::kInt) return static_cast<double>(v.i);
-  if (v.kind == Kind::kFloat) return v.f;
-  if (v.kind == Kind::kBool) return v.b ? 1.0 : 0.0;
-  return std::nullopt;
-}
 
 // A fill value the IR's `full` (a double) holds exactly for the output dtype.
 std::string check_value(const ImportContext& ctx, const TorchNode& n, const TorchValue& v) {
@@ -216,11 +210,6 @@ Expected<ValueId> dim_value(ImportContext& ctx, const DimExpr& e, DType dtype) {
   return ctx.cast(r, dtype);
 }
 
-// An integer argument: an int or a SymInt (node or value).
-bool is_int_like(const ImportContext& ctx, const TorchValue& v) {
-  const TorchValue& m = ctx.meta(v);
-  return m.kind == Kind::kInt || m.kind == Kind::kSymInt;
-}
 
 // arange: element i is start + i*step. The length is torch's where the metadata has it static;
 // otherwise ceil((end - start) / step) over the (int or symbolic) start and end with an int step.

@@ -1,5 +1,5 @@
 // Converters for indexing ATen ops: slice, select, narrow, cat, stack, split, split_with_sizes,
-// chunk, unbind, index_select, gather, embedding and index.Tensor (one index tensor).
+// chunk, unbind, index_select, gather, embedding and index.Tensor (index tensors on adjacent dims).
 //
 // Where torch's output dims can be written over the engine's symbols, sizes come from the node's
 // metadata (split sizes, the shape after a slice), so the IR carries the dims torch reasoned with;
@@ -14,17 +14,7 @@ namespace {
 
 using Kind = TorchValue::Kind;
 
-// A dim index normalised against `rank` as torch wraps it (a 0-d tensor takes dims 0 and -1).
-std::optional<int64_t> wrap_dim(int64_t d, int64_t rank) {
-  const int64_t r = std::max<int64_t>(rank, 1);
-  if (d < -r || d >= r) return std::nullopt;
-  return d < 0 ? d + r : d;
-}
 
-bool is_int_like(const ImportContext& ctx, const TorchValue& v) {
-  const TorchValue& m = ctx.meta(v);
-  return m.kind == Kind::kInt || m.kind == Kind::kSymInt;
-}
 
 bool is_index_dtype(const TorchValue& m) {
   return m.kind == Kind::kTensor && (m.s == "int64" || m.s == "int32");

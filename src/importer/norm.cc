@@ -12,18 +12,6 @@ namespace {
 
 using Kind = TorchValue::Kind;
 
-bool is_number(const TorchValue& v) {
-  return v.kind == Kind::kInt || v.kind == Kind::kFloat || v.kind == Kind::kBool;
-}
-
-double number(const TorchValue& v) {
-  switch (v.kind) {
-    case Kind::kInt: return static_cast<double>(v.i);
-    case Kind::kFloat: return v.f;
-    case Kind::kBool: return v.b ? 1.0 : 0.0;
-    default: return 0.0;
-  }
-}
 
 // The index of `n` in the torch graph (converters get references into tg.nodes).
 int64_t node_index(const ImportContext& ctx, const TorchNode& n) {
@@ -105,7 +93,7 @@ Expected<ValueId> batch_norm(ImportContext& ctx, const TorchNode& n, const Torch
   KILN_ASSIGN_OR_RETURN(ValueId w, optional_param(ctx, weight, t));
   KILN_ASSIGN_OR_RETURN(ValueId b, optional_param(ctx, bias, t));
   BatchNormAttrs attrs;
-  attrs.eps = number(eps);
+  attrs.eps = number_arg(eps).value_or(0.0);
   std::vector<ValueId> inputs{x, m, v, w, b};
   while (inputs.back() == kNoValue) inputs.pop_back();
   return ctx.add(OpKind::kBatchNorm, std::move(inputs), attrs);
@@ -121,7 +109,7 @@ std::string check_batch_norm_args(const ImportContext& ctx, const TorchNode& n, 
   r = check_optional_tensor(ctx, arg(n, weight), "weight");
   if (r.empty()) r = check_optional_tensor(ctx, arg(n, bias), "bias");
   if (!r.empty()) return r;
-  if (!is_number(arg(n, eps))) return "eps is not a constant";
+  if (!number_arg(arg(n, eps))) return "eps is not a constant";
   return "";
 }
 
@@ -207,7 +195,7 @@ std::string check_norm_args(const ImportContext& ctx, const TorchNode& n, size_t
   r = check_optional_tensor(ctx, arg(n, weight), "weight");
   if (r.empty() && bias != weight) r = check_optional_tensor(ctx, arg(n, bias), "bias");
   if (!r.empty()) return r;
-  if (!is_number(arg(n, eps)) && !(eps_none_ok && arg(n, eps).is_none())) {
+  if (!number_arg(arg(n, eps)) && !(eps_none_ok && arg(n, eps).is_none())) {
     return "eps is not a constant";
   }
   return "";
@@ -219,7 +207,7 @@ Expected<ValueId> layer_norm(ImportContext& ctx, const TorchNode& n, DType t) {
   KILN_ASSIGN_OR_RETURN(ValueId b, optional_param(ctx, arg(n, 3), t));
   NormAttrs attrs;
   attrs.axis = norm_axis(ctx, n);
-  attrs.eps = number(arg(n, 4));
+  attrs.eps = *number_arg(arg(n, 4));
   std::vector<ValueId> inputs{x, w, b};
   while (inputs.back() == kNoValue) inputs.pop_back();
   return ctx.add(OpKind::kLayerNorm, std::move(inputs), attrs);
@@ -269,7 +257,7 @@ Status convert_native_layer_norm(ImportContext& ctx, const TorchNode& n) {
   std::vector<int64_t> axes;
   for (int64_t a = norm_axis(ctx, n); a < ctx.rank_of(arg(n, 0)); ++a) axes.push_back(a);
   ValueId mean, rstd;
-  KILN_RETURN_IF_ERROR(moments(ctx, x, std::move(axes), number(arg(n, 4)), mean_t, rstd_t, mean, rstd));
+  KILN_RETURN_IF_ERROR(moments(ctx, x, std::move(axes), *number_arg(arg(n, 4)), mean_t, rstd_t, mean, rstd));
   ctx.set_outputs({y, mean, rstd});
   return ok_status();
 }
@@ -287,8 +275,8 @@ Status convert_rms_norm(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(ValueId w, optional_param(ctx, arg(n, 2), t));
   NormAttrs attrs;
   attrs.axis = norm_axis(ctx, n);
-  if (is_number(arg(n, 3))) {
-    attrs.eps = number(arg(n, 3));
+  if (number_arg(arg(n, 3))) {
+    attrs.eps = *number_arg(arg(n, 3));
   } else {
     attrs.eps = ctx.meta(arg(n, 0)).s == "float64" ? DBL_EPSILON : FLT_EPSILON;
   }
@@ -332,7 +320,7 @@ Status convert_group_norm(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(DType t, ctx.out_dtype(n));
   KILN_ASSIGN_OR_RETURN(ValueId y, group_norm(ctx, n, t, arg(n, 2), arg(n, 3),
                                               *ImportContext::static_int(arg(n, 1)),
-                                              number(arg(n, 4))));
+                                              *number_arg(arg(n, 4))));
   ctx.set_output(y);
   return ok_status();
 }
@@ -342,7 +330,7 @@ std::string check_group_norm(const ImportContext& ctx, const TorchNode& n) {
   if (r.empty()) r = check_groups(ctx, n, arg(n, 1));
   if (r.empty()) r = check_optional_tensor(ctx, arg(n, 2), "weight");
   if (r.empty()) r = check_optional_tensor(ctx, arg(n, 3), "bias");
-  if (r.empty() && !is_number(arg(n, 4))) r = "eps is not a constant";
+  if (r.empty() && !number_arg(arg(n, 4))) r = "eps is not a constant";
   return r;
 }
 
@@ -352,7 +340,7 @@ Status convert_native_group_norm(ImportContext& ctx, const TorchNode& n) {
   KILN_ASSIGN_OR_RETURN(DType mean_t, ctx.out_dtype(n, 1));
   KILN_ASSIGN_OR_RETURN(DType rstd_t, ctx.out_dtype(n, 2));
   const int64_t groups = *ImportContext::static_int(arg(n, 6));
-  const double eps = number(arg(n, 7));
+  const double eps = *number_arg(arg(n, 7));
   KILN_ASSIGN_OR_RETURN(ValueId y, group_norm(ctx, n, t, arg(n, 1), arg(n, 2), groups, eps));
   // Statistics: x as [N, G, C/G * prod(spatial)], reduced over the last axis.
   KILN_ASSIGN_OR_RETURN(ValueId x, ctx.tensor(arg(n, 0)));
@@ -378,7 +366,7 @@ std::string check_native_group_norm(const ImportContext& ctx, const TorchNode& n
   if (r.empty()) r = check_groups(ctx, n, arg(n, 6));
   if (r.empty()) r = check_optional_tensor(ctx, arg(n, 1), "weight");
   if (r.empty()) r = check_optional_tensor(ctx, arg(n, 2), "bias");
-  if (r.empty() && !is_number(arg(n, 7))) r = "eps is not a constant";
+  if (r.empty() && !number_arg(arg(n, 7))) r = "eps is not a constant";
   return r;
 }
 
@@ -494,7 +482,7 @@ Status convert_sdpa(ImportContext& ctx, const TorchNode& n) {
   }
   AttentionAttrs attrs;
   attrs.is_causal = arg(n, 5).kind == Kind::kBool && arg(n, 5).b;
-  if (is_number(arg(n, 6))) attrs.scale = number(arg(n, 6));
+  if (number_arg(arg(n, 6))) attrs.scale = *number_arg(arg(n, 6));
   KILN_ASSIGN_OR_RETURN(ValueId y, ctx.add(OpKind::kAttention, std::move(inputs), attrs));
   ctx.set_output(y);
   return ok_status();
@@ -518,17 +506,17 @@ std::string check_sdpa(const ImportContext& ctx, const TorchNode& n) {
     }
   }
   const TorchValue& dropout = arg(n, 4);
-  if (!is_number(dropout)) return "dropout_p is not a constant";
-  if (number(dropout) != 0.0) {
-    return str_cat("dropout_p = ", number(dropout), " is not supported (kiln runs inference)");
+  if (!number_arg(dropout).has_value()) return "dropout_p is not a constant";
+  if (number_arg(dropout).value_or(0.0) != 0.0) {
+    return str_cat("dropout_p = ", number_arg(dropout).value_or(0.0), " is not supported (kiln runs inference)");
   }
   const TorchValue& causal = arg(n, 5);
   if (causal.kind != Kind::kBool) return "is_causal is not a constant";
   if (causal.b && !mask.is_none()) return "is_causal together with attn_mask is not supported";
   const TorchValue& scale = arg(n, 6);
   if (!scale.is_none()) {
-    if (!is_number(scale)) return "scale is not a constant";
-    if (!(number(scale) > 0)) return str_cat("scale = ", number(scale), " is not supported");
+    if (!number_arg(scale).has_value()) return "scale is not a constant";
+    if (!(number_arg(scale).value_or(0.0) > 0)) return str_cat("scale = ", number_arg(scale).value_or(0.0), " is not supported");
   }
   const TorchValue& gqa = arg(n, 7);
   if (!gqa.is_none() && gqa.kind != Kind::kBool) return "enable_gqa is not a constant";

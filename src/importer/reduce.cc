@@ -35,12 +35,6 @@ bool bool_arg(const TorchValue& v, bool dflt) {
   return dflt;
 }
 
-std::optional<double> number_arg(const TorchValue& v) {
-  if (v.kind == Kind::kInt) return static_cast<double>(v.i);
-  if (v.kind == Kind::kFloat) return v.f;
-  if (v.kind == Kind::kBool) return v.b ? 1.0 : 0.0;
-  return std::nullopt;
-}
 
 std::string check_keepdim(const TorchValue& v) {
   if (v.is_none() || v.kind == Kind::kBool) return "";

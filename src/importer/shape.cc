@@ -17,18 +17,7 @@ using Kind = TorchValue::Kind;
 
 // ---- shared helpers -----------------------------------------------------------------------------
 
-// A dim index normalised against `rank` as torch wraps it (a 0-d tensor takes dims 0 and -1).
-std::optional<int64_t> wrap_dim(int64_t d, int64_t rank) {
-  const int64_t r = std::max<int64_t>(rank, 1);
-  if (d < -r || d >= r) return std::nullopt;
-  return d < 0 ? d + r : d;
-}
 
-// Whether an argument is an integer the importer can turn into a dim (int, SymInt, sym node).
-bool is_int_like(const ImportContext& ctx, const TorchValue& v) {
-  const TorchValue& m = ctx.meta(v);
-  return m.kind == Kind::kInt || m.kind == Kind::kSymInt;
-}
 
 // "" if `list` is a list (or one value) of ints / SymInts, else the reason.
 std::string check_size_list(const ImportContext& ctx, const TorchValue& list, const char* what) {

@@ -159,6 +159,16 @@ def test_enabled_precisions_half_computes_in_fp16_with_fp32_io():
     assert (y - Simple()(x)).abs().max() > 0  # really fp16 inside
 
 
+def test_enabled_precisions_bfloat16():
+    x = torch.randn(3, 4)
+    gm = kiln.compile(Simple(), inputs=[x], min_block_size=1, enabled_precisions={torch.bfloat16})
+    y = gm(x)
+    assert y.dtype == torch.float32
+    assert_outputs_close(y, Simple()(x.bfloat16()).float())
+    e = kiln.Engine(gm._kiln_engine_0.numpy().tobytes())
+    assert e.inputs[0][1] == "f32" and e.outputs[0][1] == "f32"
+
+
 def test_convert_method_to_engine_runs_in_the_cli(tmp_path):
     spec = kiln.Input(min_shape=(1, 4), opt_shape=(3, 4), max_shape=(8, 4), name="x")
     data = kiln.convert_method_to_engine(Simple(), inputs=[spec])

@@ -16,9 +16,9 @@
 namespace kiln {
 
 struct ImportOptions {
-  // enabled_precisions={torch.half}: f32 compute inside engines runs in f16 (engine inputs and
-  // outputs keep their f32 types; the engine casts at its edges).
-  bool lower_f32_to_f16 = false;
+  // enabled_precisions={torch.half} (or bfloat16): f32 compute inside engines runs in this dtype
+  // (engine inputs and outputs keep their f32 types; the engine casts at its edges).
+  DType f32_compute = DType::kF32;
   // truncate_double: f64 tensors are imported as f32.
   bool truncate_double = false;
 };

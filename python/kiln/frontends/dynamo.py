@@ -9,6 +9,7 @@ call and every other node is the original torch op.
 from __future__ import annotations
 
 import heapq
+import inspect
 import logging
 import operator
 import time
@@ -45,8 +46,10 @@ def as_inputs(items: Sequence[Any] | None, what: str = "inputs") -> list[Input]:
     return out
 
 
-def _dynamic_shapes(inputs: list[Input]) -> tuple[list, dict[str, int], dict[str, tuple[int, int]]]:
-    """torch.export dynamic_shapes for the Inputs, plus opt values and ranges by Dim name."""
+def _dynamic_shapes(inputs: list[Input], names: Sequence[str] = ()
+                    ) -> tuple[list, dict[str, int], dict[str, tuple[int, int]]]:
+    """torch.export dynamic_shapes for the Inputs, plus opt values and ranges by Dim name.
+    ``names`` (the forward's argument names) name the dims of unnamed Inputs."""
     dims: dict[str, torch.export.Dim] = {}
     spec = []
     opts: dict[str, int] = {}
@@ -58,7 +61,7 @@ def _dynamic_shapes(inputs: list[Input]) -> tuple[list, dict[str, int], dict[str
         entry = {}
         for d in inp.dynamic_dims():
             lo, hi = inp.min_shape[d], inp.max_shape[d]
-            name = _dim_name(inp, k, d)
+            name = _dim_name(inp, names[k] if k < len(names) else f"input{k}", d)
             if name in dims:
                 if ranges[name] != (lo, hi):
                     raise ValueError(f"Input {inp.name or k}: shared dim '{name}' has range "
@@ -72,8 +75,9 @@ def _dynamic_shapes(inputs: list[Input]) -> tuple[list, dict[str, int], dict[str
     return spec, opts, ranges
 
 
-def _dim_name(inp: Input, k: int, d: int) -> str:
-    name = inp.shared_dims.get(d) or f"{inp.name or f'input{k}'}_dim{d}"
+def _dim_name(inp: Input, fallback: str, d: int) -> str:
+    """'<input>_dim<d>', or the shared_dims name; <input> is the Input's name or `fallback`."""
+    name = inp.shared_dims.get(d) or f"{inp.name or fallback}_dim{d}"
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
@@ -85,7 +89,7 @@ def trace(module: torch.nn.Module, inputs: Sequence[Any] | None = None, *,
         raise ValueError("give inputs or arg_inputs, not both")
     args = as_inputs(arg_inputs if arg_inputs is not None else inputs, "inputs")
     kwargs = kwarg_inputs or {}
-    spec, _, _ = _dynamic_shapes(args)
+    spec, _, _ = _dynamic_shapes(args, _arg_names(module, len(args)))
     example = tuple(a.example_tensor() for a in args)
     example_kwargs = {k: (v.example_tensor() if isinstance(v, Input) else v) for k, v in kwargs.items()}
     if dynamic_shapes is None and any(s is not None for s in spec):
@@ -104,10 +108,18 @@ def trace(module: torch.nn.Module, inputs: Sequence[Any] | None = None, *,
 
 
 def _arg_names(module: torch.nn.Module, n: int) -> list[str]:
-    import inspect
-
-    params = list(inspect.signature(module.forward).parameters)
-    return params[:n]
+    """The first n parameter names of module.forward ([] if its signature cannot be read)."""
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for p in params:
+        if p.kind not in positional:  # *args: its inputs keep their index names
+            break
+        names.append(p.name)
+    return names[:n]
 
 
 # ---- compile ---------------------------------------------------------------------------------
@@ -134,9 +146,9 @@ def _symbols(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram,
             continue
         lo, hi = bounded(vr.lower, 0), bounded(vr.upper, 2**31 - 1)
         info[sym.name] = (sym.name, lo, min(hi, 2**31 - 1), None)
-    _, _, ranges = _dynamic_shapes(args)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    for k, (node, inp) in enumerate(zip(placeholders, args)):
+    _, _, ranges = _dynamic_shapes(args, [p.name for p in placeholders])
+    for node, inp in zip(placeholders, args):
         val = node.meta.get("val")
         if not isinstance(val, torch.Tensor):
             continue
@@ -144,7 +156,7 @@ def _symbols(gm: torch.fx.GraphModule, ep: torch.export.ExportedProgram,
             expr = size.node.expr if isinstance(size, torch.SymInt) else None
             if expr is None or not getattr(expr, "is_Symbol", False) or d >= len(inp.opt_shape):
                 continue
-            name = _dim_name(inp, k, d)
+            name = _dim_name(inp, node.name, d)
             lo, hi = ranges.get(name, (inp.min_shape[d], inp.max_shape[d]))
             info[expr.name] = (name, lo, hi, inp.opt_shape[d])
     return info
@@ -160,7 +172,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     tg, nodes, keep = to_torch_graph(gm, symbols)
     per_node, groups, report = _C.partition(
         tg, s.min_block_size, sorted(s.torch_executed_ops), s.require_full_compilation,
-        s.lower_f32_to_f16, s.truncate_double)
+        s.f32_compute, s.truncate_double)
     _log_fallbacks(nodes, per_node)
     if s.dryrun:
         print(report, end="")
@@ -172,7 +184,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     for k, (members, ins, outs) in enumerate(groups):
         t = time.perf_counter()
         try:
-            blob = _C.build_group(tg, members, ins, outs, s.lower_f32_to_f16, s.truncate_double,
+            blob = _C.build_group(tg, members, ins, outs, s.f32_compute, s.truncate_double,
                                   s.device.type)
         except Exception as e:
             if s.pass_through_build_failures or s.require_full_compilation:

@@ -244,7 +244,7 @@ TEST(ImporterTest, LowersF32ComputeToF16InsideKeepingF32Edges) {
   int32_t e = b.op("e", "aten.exp.default", {x});
   b.output({e});
   ImportOptions o;
-  o.lower_f32_to_f16 = true;
+  o.f32_compute = DType::kF16;
   Graph g = import_group(b.g, GroupIO{{e}, {x}, {e}}, o).value();
   EXPECT_EQ(g.type(g.inputs[0]).dtype, DType::kF32);
   EXPECT_EQ(g.type(g.outputs[0]).dtype, DType::kF32);
