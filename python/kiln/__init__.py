@@ -23,6 +23,9 @@ else:
     from kiln._C import converter_targets
     from kiln._compile import compile, convert_method_to_engine, load, save
     from kiln._settings import CompilationSettings, Device, Input
+    from kiln.frontends import torch_compile as _torch_compile
+
+    _torch_compile.register()  # torch.compile(model, backend="kiln")
 
     __all__ += ["CompilationSettings", "Device", "Input", "compile", "convert_method_to_engine",
                 "converter_targets", "dynamo", "load", "runtime", "save"]
