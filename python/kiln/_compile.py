@@ -1,7 +1,8 @@
 """``kiln.compile``, ``kiln.save``, ``kiln.load`` and ``kiln.convert_method_to_engine``.
 
 One entry over the frontends: ``ir="dynamo"`` (and ``"default"`` for nn.Module, GraphModule and
-ExportedProgram) goes through torch.export; the other frontends arrive with their issue.
+ExportedProgram) goes through torch.export; ``"torch_compile"`` returns torch.compile's boxed
+function with the kiln backend; ``"fx"`` traces with torch.fx first. TorchScript arrives later.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from kiln._settings import CompilationSettings
 from kiln.frontends import dynamo
 from kiln.runtime import register_engine
 
-_IRS = ("default", "dynamo")
+_IRS = ("default", "dynamo", "torch_compile", "fx")
 
 
 def compile(module: Any, ir: str = "default", inputs: Sequence[Any] | None = None,
@@ -34,6 +35,13 @@ def compile(module: Any, ir: str = "default", inputs: Sequence[Any] | None = Non
     if enabled_precisions is not None:
         settings["enabled_precisions"] = enabled_precisions
     CompilationSettings.from_kwargs(settings)  # fail on bad settings before tracing
+    if ir == "torch_compile":  # the boxed function that compiles on first call
+        return torch.compile(module, backend="kiln", options=settings)
+    if ir == "fx":
+        from kiln import fx
+
+        return fx.compile(module, inputs, arg_inputs=arg_inputs, kwarg_inputs=kwarg_inputs,
+                          **settings)
     if isinstance(module, torch.export.ExportedProgram):
         ep = module
     elif isinstance(module, torch.nn.Module):

@@ -117,3 +117,29 @@ def test_entry_point_without_importing_kiln(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=_entry_point_env(tmp_path))
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]
+
+
+@pytest.mark.parametrize("ir", ["default", "dynamo", "fx", "torch_compile"])
+def test_kiln_compile_every_ir_on_resnet18(ir, compiles):
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18().eval()
+    x = torch.randn(2, 3, 64, 64)
+    compiled = kiln.compile(model, ir=ir, inputs=[x])
+    with torch.no_grad():
+        assert_outputs_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    assert compiles.count == 1
+    if ir != "torch_compile":
+        assert isinstance(compiled, torch.fx.GraphModule)
+
+
+def test_fx_frontend_error_has_a_hint():
+    class Branchy(torch.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x
+            return -x
+
+    with pytest.raises(RuntimeError, match="kiln hint"):
+        kiln.fx.compile(Branchy(), [torch.randn(3)])
+    with pytest.raises(ValueError, match="ir must be one of"):
+        kiln.compile(Branchy(), ir="tensorrt", inputs=[torch.randn(3)])
