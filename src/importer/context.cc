@@ -93,6 +93,20 @@ bool is_int_like(const ImportContext& ctx, const TorchValue& v) {
   return m.kind == Kind::kInt || m.kind == Kind::kSymInt;
 }
 
+std::optional<Shape> meta_shape(ImportContext& ctx, const TorchValue& meta) {
+  if (meta.kind != Kind::kTensor) return std::nullopt;
+  Expected<Shape> s = ctx.shape_of(meta);
+  if (!s.ok()) return std::nullopt;
+  return *s;
+}
+
+Expected<ValueId> reshape_to(ImportContext& ctx, ValueId x, Shape shape) {
+  if (ctx.type(x).shape == shape) return x;
+  ReshapeAttrs attrs;
+  attrs.shape = std::move(shape);
+  return ctx.add(OpKind::kReshape, {x}, attrs);
+}
+
 std::optional<double> number_arg(const TorchValue& v) {
   switch (v.kind) {
     case Kind::kInt: return static_cast<double>(v.i);

@@ -122,5 +122,9 @@ std::optional<int64_t> wrap_dim(int64_t d, int64_t rank);
 bool is_int_like(const ImportContext& ctx, const TorchValue& v);
 // The value of a constant number argument (int, float or bool), or nullopt.
 std::optional<double> number_arg(const TorchValue& v);
+// torch's shape of a tensor metadata value over the engine's symbols, or nullopt.
+std::optional<Shape> meta_shape(ImportContext& ctx, const TorchValue& meta);
+// x reshaped to `shape` (no node when it already has it).
+Expected<ValueId> reshape_to(ImportContext& ctx, ValueId x, Shape shape);
 
 }  // namespace kiln::importer

@@ -120,6 +120,7 @@ NodeClass classify_node(const TorchGraph& tg, int32_t index) {
 }
 
 std::string import_support(const TorchGraph& tg, int32_t index, const ImportOptions& options) {
+  if (index < 0 || static_cast<size_t>(index) >= tg.nodes.size()) return "no such node";
   if (classify_node(tg, index) != NodeClass::kCompute) return "";
   const TorchNode& n = tg.nodes[static_cast<size_t>(index)];
   const importer::Converter* c = importer::find_converter(n.target);
@@ -143,6 +144,14 @@ std::string import_support(const TorchGraph& tg, int32_t index, const ImportOpti
 
 Expected<Graph> import_group(const TorchGraph& tg, const GroupIO& group,
                              const ImportOptions& options) {
+  KILN_RETURN_IF_ERROR(validate_torch_graph(tg));
+  for (const std::vector<int32_t>* list : {&group.nodes, &group.inputs, &group.outputs}) {
+    for (int32_t i : *list) {
+      if (i < 0 || static_cast<size_t>(i) >= tg.nodes.size()) {
+        return invalid_argument("the group names node #", i, "; the graph has ", tg.nodes.size());
+      }
+    }
+  }
   Graph g;
   ImportContext ctx(tg, options, &g);
   // 1. Symbols and inputs.

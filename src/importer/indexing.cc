@@ -20,20 +20,6 @@ bool is_index_dtype(const TorchValue& m) {
   return m.kind == Kind::kTensor && (m.s == "int64" || m.s == "int32");
 }
 
-// torch's shape of a tensor metadata value over the engine's symbols, or nullopt.
-std::optional<Shape> meta_shape(ImportContext& ctx, const TorchValue& meta) {
-  if (meta.kind != Kind::kTensor) return std::nullopt;
-  Expected<Shape> s = ctx.shape_of(meta);
-  if (!s.ok()) return std::nullopt;
-  return *s;
-}
-
-Expected<ValueId> reshape_to(ImportContext& ctx, ValueId x, Shape shape) {
-  if (ctx.type(x).shape == shape) return x;
-  ReshapeAttrs attrs;
-  attrs.shape = std::move(shape);
-  return ctx.add(OpKind::kReshape, {x}, attrs);
-}
 
 // x given torch's shape for it where that differs from what the IR computed (same elements: only
 // the form of the dims differs, e.g. min(4, s) where torch knows the slice has 4).

@@ -32,21 +32,6 @@ std::string check_size_list(const ImportContext& ctx, const TorchValue& list, co
   return "";
 }
 
-// torch's output shape of this node over the engine's symbols, or nullopt.
-std::optional<Shape> meta_shape(ImportContext& ctx, const TorchValue& meta) {
-  if (meta.kind != Kind::kTensor) return std::nullopt;
-  Expected<Shape> s = ctx.shape_of(meta);
-  if (!s.ok()) return std::nullopt;
-  return *s;
-}
-
-// x reshaped to `shape` (no node when it already has it).
-Expected<ValueId> reshape_to(ImportContext& ctx, ValueId x, Shape shape) {
-  if (ctx.type(x).shape == shape) return x;
-  ReshapeAttrs attrs;
-  attrs.shape = std::move(shape);
-  return ctx.add(OpKind::kReshape, {x}, attrs);
-}
 
 // Sets the output to x reshaped to torch's output shape, or to `fallback` where that shape cannot
 // be written over the engine's symbols.

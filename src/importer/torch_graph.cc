@@ -46,4 +46,28 @@ std::string TorchGraph::node_context(int32_t index) const {
   return out;
 }
 
+namespace {
+
+Status validate_value(const TorchValue& v, size_t node, size_t count, int depth) {
+  if (depth > 64) return invalid_argument("node #", node, ": a value is nested too deeply");
+  if (v.kind == TorchValue::Kind::kNode && (v.i < 0 || static_cast<size_t>(v.i) >= node)) {
+    return invalid_argument("node #", node, " refers to node #", v.i,
+                            ", which is not an earlier node of the graph (", count, " nodes)");
+  }
+  for (const TorchValue& item : v.items) KILN_RETURN_IF_ERROR(validate_value(item, node, count, depth + 1));
+  return ok_status();
+}
+
+}  // namespace
+
+Status validate_torch_graph(const TorchGraph& tg) {
+  for (size_t i = 0; i < tg.nodes.size(); ++i) {
+    for (const TorchValue& a : tg.nodes[i].args) {
+      KILN_RETURN_IF_ERROR(validate_value(a, i, tg.nodes.size(), 0));
+    }
+    KILN_RETURN_IF_ERROR(validate_value(tg.nodes[i].meta, i, tg.nodes.size(), 0));
+  }
+  return ok_status();
+}
+
 }  // namespace kiln

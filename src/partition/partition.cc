@@ -51,6 +51,7 @@ std::string source_text(const std::string& s) {
 }  // namespace
 
 Expected<Partition> partition_graph(const TorchGraph& tg, const PartitionOptions& options) {
+  KILN_RETURN_IF_ERROR(validate_torch_graph(tg));
   const int32_t count = static_cast<int32_t>(tg.nodes.size());
   Partition p;
   p.nodes.resize(count);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "kiln/support/status.h"
+
 namespace kiln {
 
 // One argument or metadata value: a small tree.
@@ -67,5 +69,9 @@ struct TorchGraph {
   // Where the node is, for messages: "node 'conv1' (aten.convolution.default) at model.py:42".
   std::string node_context(int32_t index) const;
 };
+
+// Checks what the importer and partitioner rely on: every node reference points at an earlier
+// node, and list/tensor/SymInt nesting is bounded. The binding calls it on graphs from Python.
+Status validate_torch_graph(const TorchGraph& tg);
 
 }  // namespace kiln

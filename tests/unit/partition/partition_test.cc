@@ -289,6 +289,21 @@ TEST(ImporterTest, WrongMetadataFailsTheImportNamingTheNode) {
   EXPECT_NE(g.status().message().find("where torch has"), std::string::npos);
 }
 
+TEST(ImporterTest, MalformedGraphsAndGroupsAreErrorsNotCrashes) {
+  Builder b;
+  int32_t x = b.input("x");
+  int32_t e = b.op("e", "aten.exp.default", {x});
+  b.g.nodes[e].args[0].i = 7;  // a reference past the end
+  Expected<Partition> p = partition_graph(b.g, opts());
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("not an earlier node"), std::string::npos);
+  b.g.nodes[e].args[0].i = x;
+  Expected<Graph> g = import_group(b.g, GroupIO{{e}, {x}, {42}}, ImportOptions{});
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node #42"), std::string::npos);
+  EXPECT_EQ(import_support(b.g, 99, ImportOptions{}), "no such node");
+}
+
 TEST(ImporterTest, SupportChecksDtypesAndTargets) {
   Builder b;
   int32_t x = b.input("x", tensor_meta("float64", {int_value(2)}));
