@@ -19,7 +19,7 @@ try:
 except ImportError:  # the IR-level API only
     pass
 else:
-    from kiln import dynamo, fx, runtime
+    from kiln import dynamo, fx, runtime, ts
     from kiln._C import converter_targets
     from kiln._compile import compile, convert_method_to_engine, load, save
     from kiln._settings import CompilationSettings, Device, Input
@@ -28,4 +28,4 @@ else:
     _torch_compile.register()  # torch.compile(model, backend="kiln")
 
     __all__ += ["CompilationSettings", "Device", "Input", "compile", "convert_method_to_engine",
-                "converter_targets", "dynamo", "fx", "load", "runtime", "save"]
+                "converter_targets", "dynamo", "fx", "load", "runtime", "save", "ts"]

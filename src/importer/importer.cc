@@ -109,6 +109,9 @@ std::string input_size_support(const TorchValue& meta) {
 
 NodeClass classify_node(const TorchGraph& tg, int32_t index) {
   const TorchNode& n = tg.nodes[static_cast<size_t>(index)];
+  // A size passed in as a graph input (torch.compile with dynamic shapes): engines read it from
+  // their tensor inputs' shapes, as they do sym_size.
+  if (n.op == "placeholder" && n.meta.kind == Kind::kSymInt) return NodeClass::kShape;
   if (n.op != "call_function") return NodeClass::kStructural;
   if (is_scalar_meta(n.meta)) {
     // Sizes and arithmetic on them; a tensor op that yields a Python scalar (item) reads data.

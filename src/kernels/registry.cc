@@ -6,9 +6,14 @@
 // kernels themselves (src/kernels/reference/*.cc). The CUDA backend appends its entries to the same
 // table, ahead of nothing: within one device, earlier entries are preferred.
 #include <array>
+#include <vector>
 
 #include "kiln/ir/shape_inference.h"
 #include "kiln/kernels/kernel.h"
+
+#if KILN_HAVE_CUDA
+#include "cuda/families.h"
+#endif
 
 namespace kiln {
 namespace {
@@ -63,7 +68,18 @@ std::string_view device_name(DeviceKind d) {
   return "unknown";
 }
 
-std::span<const Kernel> all_kernels() { return kReferenceKernels; }
+std::span<const Kernel> all_kernels() {
+  static const std::vector<Kernel> table = [] {
+    std::vector<Kernel> all(kReferenceKernels.begin(), kReferenceKernels.end());
+#if KILN_HAVE_CUDA
+    for (std::span<const Kernel> family : cuda_kernel_families()) {
+      all.insert(all.end(), family.begin(), family.end());
+    }
+#endif
+    return all;
+  }();
+  return table;
+}
 
 std::vector<const Kernel*> kernels_for(OpKind op, DeviceKind device) {
   std::vector<const Kernel*> out;

@@ -75,6 +75,13 @@ Expected<Partition> partition_graph(const TorchGraph& tg, const PartitionOptions
     // expressions an engine can bind.
     for (int32_t src : d.reason.empty() ? producers(n) : std::vector<int32_t>{}) {
       if (supported[src] || p.nodes[src].cls == NodeClass::kShape) continue;
+      const TorchValue& m = tg.nodes[src].meta;
+      if (p.nodes[src].cls == NodeClass::kCompute && m.kind != Kind::kTensor &&
+          m.kind != Kind::kList) {  // e.g. an unbacked size from .item()
+        d.reason = str_cat("it takes the number '", tg.nodes[src].name,
+                           "' computed in PyTorch; engine inputs are tensors");
+        break;
+      }
       std::string why = input_size_support(tg.nodes[src].meta);
       if (!why.empty()) {
         d.reason = str_cat("its input '", tg.nodes[src].name, "' has ", why);

@@ -119,7 +119,7 @@ def test_entry_point_without_importing_kiln(tmp_path):
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-3000:]
 
 
-@pytest.mark.parametrize("ir", ["default", "dynamo", "fx", "torch_compile"])
+@pytest.mark.parametrize("ir", ["default", "dynamo", "fx", "torch_compile", "ts", "torchscript"])
 def test_kiln_compile_every_ir_on_resnet18(ir, compiles):
     torch.manual_seed(0)
     model = torchvision.models.resnet18().eval()
@@ -128,7 +128,9 @@ def test_kiln_compile_every_ir_on_resnet18(ir, compiles):
     with torch.no_grad():
         assert_outputs_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
     assert compiles.count == 1
-    if ir != "torch_compile":
+    if ir in ("ts", "torchscript"):
+        assert isinstance(compiled, torch.jit.ScriptModule)
+    elif ir != "torch_compile":
         assert isinstance(compiled, torch.fx.GraphModule)
 
 

@@ -32,6 +32,9 @@ struct KernelArgs {
   std::span<const int64_t> symbol_values;  // for evaluating DimExprs in attributes (slice bounds)
   std::span<const TensorView> inputs;   // data == nullptr for an absent optional input
   std::span<const TensorView> outputs;  // already shaped and allocated
+  // CUDA kernels: the cudaStream_t to launch on (never the legacy default stream, never a device-wide
+  // synchronisation). Null for CPU kernels.
+  void* stream = nullptr;
 };
 
 struct Kernel {

@@ -190,6 +190,49 @@ TEST(PartitionTest, ShapeNodesAreNotOpsAndNotEngineInputs) {
   EXPECT_EQ(p.groups[0].inputs, (std::vector<int32_t>{x}));
 }
 
+TEST(PartitionTest, SizesPassedAsGraphInputsAreShapeNodes) {
+  // torch.compile(dynamic=True) passes s0 itself as a graph input next to x: f32[s0, 3]. An engine
+  // that uses s0 reads it from x's shape; s0 is not an engine input.
+  Builder b;
+  int32_t s0 = b.add("s0", "placeholder", "", {}, sym("s0"));
+  int32_t x = b.input("x", tensor_meta("float32", {sym("s0"), int_value(3)}));
+  TorchValue shape;
+  shape.kind = Kind::kList;
+  shape.items = {int_value(3), node_ref(s0)};
+  int32_t v = b.add("v", "call_function", "aten.view.default", {node_ref(x), shape},
+                    tensor_meta("float32", {int_value(3), sym("s0")}));
+  int32_t e = b.op("e", "aten.exp.default", {v}, tensor_meta("float32", {int_value(3), sym("s0")}));
+  b.output({e});
+  Partition p = partition_graph(b.g, opts()).value();
+  EXPECT_EQ(p.nodes[s0].cls, NodeClass::kShape);
+  ASSERT_EQ(p.groups.size(), 1u);
+  EXPECT_EQ(p.groups[0].inputs, (std::vector<int32_t>{x}));
+  Expected<Graph> g = import_group(
+      b.g, GroupIO{p.groups[0].nodes, p.groups[0].inputs, p.groups[0].outputs}, ImportOptions{});
+  ASSERT_TRUE(g.ok()) << g.status().message();
+}
+
+TEST(PartitionTest, NumbersComputedInPyTorchAreNotEngineInputs) {
+  // n = x.sum().item() runs in PyTorch and gives an unbacked size u0; the slice that uses it
+  // cannot take a number as an engine input, so it stays in PyTorch and the exp after it does not.
+  Builder b;
+  int32_t x = b.input("x", tensor_meta("float32", {int_value(8)}));
+  int32_t item = b.add("item", "call_function", "aten._local_scalar_dense.default", {node_ref(x)},
+                       sym("u0"));
+  int32_t s = b.add("s", "call_function", "aten.slice.Tensor",
+                    {node_ref(x), int_value(0), int_value(0), node_ref(item), int_value(1)},
+                    tensor_meta("float32", {sym("u0")}));
+  int32_t e = b.op("e", "aten.exp.default", {x}, tensor_meta("float32", {int_value(8)}));
+  b.output({s, e});
+  Partition p = partition_graph(b.g, opts()).value();
+  EXPECT_EQ(p.nodes[item].group, -1);
+  EXPECT_EQ(p.nodes[s].group, -1);
+  EXPECT_NE(p.nodes[s].reason.find("takes the number 'item' computed in PyTorch"),
+            std::string::npos)
+      << p.nodes[s].reason;
+  EXPECT_GE(p.nodes[e].group, 0);
+}
+
 TEST(PartitionTest, InputsWithSizesEnginesCannotBindStayInPyTorch) {
   // u (PyTorch) produces a tensor whose size torch writes as CeilToInt(...): an engine could not
   // bind its symbols, so the consumer runs in PyTorch and says why.
