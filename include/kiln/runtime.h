@@ -5,15 +5,19 @@
 //   kiln::ExecutionContext ctx(*engine);
 //   auto shapes = ctx.infer_output_shapes({{1, 3, 224, 224}});     // checks ranges, dtypes later
 //   ... allocate outputs of those shapes ...
-//   kiln::Status s = ctx.run(inputs, outputs);
+//   kiln::Status s = ctx.run(inputs, outputs);                     // CPU engine, host buffers
+//   kiln::Status s = ctx.run(inputs, outputs, stream);             // CUDA engine, device buffers
 //
 // An Engine is immutable and may be shared by any number of threads; each thread (or CUDA stream)
-// uses its own ExecutionContext. Errors name the input and what was allowed.
+// uses its own ExecutionContext. Errors name the input and what was allowed. docs/runtime.md says
+// who owns which memory, which stream work goes to, and how CUDA graphs are used.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,39 +51,107 @@ class Engine {
   // The kernel chosen for each node (same order as graph().nodes).
   const std::vector<const Kernel*>& kernels() const { return kernels_; }
   int64_t weight_bytes() const;
+  // The value of metadata `key` ("" when absent).
+  std::string_view metadata(std::string_view key) const;
+
+  // CUDA engines: the device copy of every constant node's data on CUDA device `device`, indexed
+  // by node (null for other nodes). Uploaded once per device on first use (thread-safe; callers on
+  // other threads wait), kept until the Engine is destroyed. Allowed while the calling thread's
+  // stream is being captured into a CUDA graph (the upload leaves the capture alone).
+  Expected<std::span<void* const>> device_constants(int device) const;
+
+  ~Engine();
 
  private:
+  struct DeviceWeights;  // one device's copy of the constants (src/runtime/internal.h)
+  static Expected<std::unique_ptr<DeviceWeights>> upload_constants(const Graph& g, int device);
   Engine() = default;
   EngineContents contents_;
   std::vector<const Kernel*> kernels_;
+  mutable std::mutex device_weights_mutex_;
+  mutable std::map<int, std::unique_ptr<DeviceWeights>> device_weights_;
 };
 
 // What the runtime computed for one input-shape signature; cached per signature.
 struct ExecutionPlan {
   std::vector<int64_t> symbol_values;
-  std::vector<TensorType> types;  // per value, concrete
+  std::vector<TensorType> types;     // per value, concrete
+  std::vector<ConcreteShape> shapes;  // per value, the same shapes as plain integers
   MemoryPlan memory;
+  // CUDA graph replay reads inputs from fixed addresses: one staging buffer per graph input at
+  // these arena offsets, after the planned activations. `staged_bytes` covers both.
+  std::vector<int64_t> staging_offsets;
+  int64_t staged_bytes = 0;
+};
+
+struct ExecutionContextOptions {
+  // CUDA engines: capture each input-shape signature's kernel launches as a CUDA graph on its
+  // first run and replay the graph on later runs. Unset: on when the engine's metadata has
+  // use_cuda_graphs=1 (or true), else off. Ignored for CPU engines, for runs on a stream that is
+  // itself being captured (the caller's graph already holds the launches) and for runs on a
+  // caller-provided workspace (its address may change between calls).
+  std::optional<bool> use_cuda_graphs;
 };
 
 class ExecutionContext {
  public:
-  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+  explicit ExecutionContext(std::shared_ptr<const Engine> engine,
+                            ExecutionContextOptions options = {});
+  ~ExecutionContext();
+  ExecutionContext(const ExecutionContext&) = delete;
+  ExecutionContext& operator=(const ExecutionContext&) = delete;
 
   // Output shapes for these input shapes; fails naming the input if a rank, a static dim or a
   // symbol's range does not fit.
   Expected<std::vector<ConcreteShape>> infer_output_shapes(std::span<const ConcreteShape> inputs);
-  // Runs the engine. Inputs and outputs are contiguous, in graph order, with the engine's dtypes;
-  // output shapes must equal infer_output_shapes'. Outputs are written, never read.
+  // Runs a CPU engine. Inputs and outputs are contiguous host buffers, in graph order, with the
+  // engine's dtypes; output shapes must equal infer_output_shapes'. Outputs are written, never
+  // read.
   Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs);
+
+  // Runs a CUDA engine on the current CUDA device. Inputs and outputs are as above but in memory
+  // of that device; `stream` is a cudaStream_t (null: the legacy default stream, which kiln uses
+  // only when the caller passes it). All work is queued on `stream`: the call returns once it is
+  // queued, without synchronizing; the outputs are ready when `stream` reaches this point. The
+  // context's own device arena holds the activations (grown when a bigger shape signature needs
+  // more, kept between runs). Consecutive runs of one context on different streams are ordered by
+  // the context (the new stream waits for the previous run).
+  Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs,
+             void* stream);
+  // As above, with the activations in `workspace` (device memory of at least workspace_bytes()
+  // for these input shapes, 256-byte aligned, not used by anything else until `stream` has
+  // finished this run). The context allocates nothing on the device here, so the call may be
+  // captured into a CUDA graph by the caller (torch.cuda.graph) once the engine's constants are
+  // uploaded (device_constants); CUDA graphs of the context are not used.
+  Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, void* stream,
+             void* workspace, int64_t workspace_bytes);
+  // Device workspace bytes that run(..., workspace, ...) needs for these input shapes.
+  Expected<int64_t> workspace_bytes(std::span<const ConcreteShape> inputs);
+
   // The plan for these input shapes (built and cached on first use).
   Expected<const ExecutionPlan*> plan_for(std::span<const ConcreteShape> inputs);
 
   const Engine& engine() const { return *engine_; }
+  bool use_cuda_graphs() const { return use_cuda_graphs_; }
+  // How many CUDA graphs this context has captured and instantiated (one per shape signature).
+  int64_t cuda_graphs_captured() const;
 
  private:
+  struct CudaState;  // device arena, CUDA graphs, events (src/runtime/internal.h)
+  // Checks counts, dtypes, shapes and null pointers of inputs and outputs; the plan for them.
+  Expected<const ExecutionPlan*> check_io(std::span<const TensorView> inputs,
+                                          std::span<const TensorView> outputs);
+  // `own_arena`: the activations go to the context's arena, else to `workspace`.
+  Status run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
+                  std::span<const TensorView> outputs, void* stream, bool own_arena,
+                  void* workspace);
+
   std::shared_ptr<const Engine> engine_;
+  bool use_cuda_graphs_ = false;
   std::map<std::vector<int64_t>, std::unique_ptr<ExecutionPlan>> plans_;
   std::vector<uint8_t> arena_;
+  std::unique_ptr<CudaState> cuda_;
 };
+
 
 }  // namespace kiln

@@ -111,17 +111,10 @@ def save(module: Any, file_path: str | os.PathLike, *, output_format: str = "exp
     spec, _, _ = dynamo._dynamic_shapes(specs)
     if dynamic_shapes is None and any(x is not None for x in spec):
         dynamic_shapes = tuple(spec)
-    example = tuple(i.example_tensor(_device_of(module)) for i in specs)
+    example = tuple(i.example_tensor(dynamo.module_device(module)) for i in specs)
     ep = torch.export.export(module, example, kwarg_inputs or {}, dynamic_shapes=dynamic_shapes,
                              strict=False)
     torch.export.save(ep, file_path)
-
-
-def _device_of(module: torch.nn.Module) -> torch.device:
-    for t in list(module.parameters()) + list(module.buffers()):
-        if not (t.dtype == torch.uint8 and t.dim() == 1):
-            return t.device
-    return torch.device("cpu")
 
 
 def load(file_path: str | os.PathLike, **kwargs: Any) -> Any:

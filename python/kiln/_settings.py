@@ -155,10 +155,6 @@ class Device:
         return f"Device({str(self.to_torch())!r})"
 
 
-def _default_device() -> Device:
-    return Device("cpu")
-
-
 def _default_timing_cache() -> str:
     return os.path.join(tempfile.gettempdir(), "kiln_engine_cache", "timing_cache.bin")
 
@@ -167,8 +163,9 @@ def _default_timing_cache() -> str:
 class CompilationSettings:
     """Every setting of a kiln compilation; each is also a keyword of ``kiln.compile``."""
 
-    device: Device = dataclasses.field(default_factory=_default_device)
-    """Where engines run: ``"cpu"`` (the reference backend) or ``"cuda[:N]"``."""
+    device: Device | None = None
+    """Where engines run: ``"cpu"`` (the reference backend) or ``"cuda[:N]"``. None (the default)
+    follows the model: the device of its weights and example inputs."""
     min_block_size: int = 5
     """Fewest ops an engine may hold; smaller supported blocks run in PyTorch (unless the block is
     the whole graph)."""
@@ -200,7 +197,8 @@ class CompilationSettings:
     """Capture and replay each engine as a CUDA graph per input-shape signature (CUDA)."""
 
     def __post_init__(self) -> None:
-        self.device = Device(self.device)
+        if self.device is not None:
+            self.device = Device(self.device)
         if self.min_block_size < 1:
             raise ValueError(f"min_block_size must be at least 1, got {self.min_block_size}")
         if self.optimization_level is not None and not 0 <= self.optimization_level <= 5:

@@ -67,7 +67,7 @@ def compile(module: Any, inputs: Sequence[Any] | None = None, *,
             arg_inputs: Sequence[Any] | None = None, **settings: Any) -> torch.jit.ScriptModule:
     """Compiles a ScriptModule (or an nn.Module, scripted first) into a ScriptModule with engines."""
     from kiln._compile import compile as kiln_compile
-    from kiln.frontends.dynamo import as_inputs
+    from kiln.frontends.dynamo import as_inputs, module_device
 
     converter = _require_torchscript()
     if inputs is not None and arg_inputs is not None:
@@ -75,7 +75,8 @@ def compile(module: Any, inputs: Sequence[Any] | None = None, *,
     specs = as_inputs(arg_inputs if arg_inputs is not None else inputs)
     if not specs:
         raise ValueError("kiln.ts.compile needs inputs (kiln.Input specs or example tensors)")
-    example = tuple(s.example_tensor() for s in specs)
+    device = module_device(module) if isinstance(module, torch.nn.Module) else torch.device("cpu")
+    example = tuple(s.example_tensor(device) for s in specs)
     script = _as_script_module(module, example)
     if getattr(script, "training", False):
         script.eval()

@@ -1,8 +1,11 @@
 // kiln._C: the Python binding. Converts types and maps Status codes to Python exceptions in one
-// table (status_to_exception); holds no logic of its own. Tensors cross as numpy arrays (CPU) for
-// now; torch tensors will cross as DLPack / raw pointers, never through libtorch.
+// table (status_to_exception); holds no logic of its own. Host tensors cross as numpy / DLPack
+// arrays; device tensors cross as (data pointer, dtype name, shape) and streams as cudaStream_t
+// integers, never through libtorch.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
@@ -49,6 +52,56 @@ std::optional<DType> from_dlpack(nb::dlpack::dtype d) {
 
 using HostArray = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
 using AnyArray = nb::ndarray<nb::c_contig>;
+// A contiguous device tensor: (data pointer, dtype name, shape).
+using DeviceTensor = std::tuple<uintptr_t, std::string, std::vector<int64_t>>;
+
+std::vector<TensorView> device_views(const std::vector<DeviceTensor>& tensors, const char* what) {
+  std::vector<TensorView> out;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [ptr, dtype, shape] = tensors[i];
+    std::optional<DType> dt;
+    for (int k = 0; k < kNumDTypes; ++k) {
+      if (dtype_name(static_cast<DType>(k)) == dtype) dt = static_cast<DType>(k);
+    }
+    if (!dt) throw nb::type_error(str_cat(what, " ", i, ": unknown dtype '", dtype, "'").c_str());
+    out.push_back(TensorView{reinterpret_cast<void*>(ptr), *dt, shape});
+  }
+  return out;
+}
+
+// An execution context of a shared engine (one per Python object; not thread-safe: callers lock).
+class PyExecutionContext {
+ public:
+  PyExecutionContext(std::shared_ptr<const Engine> engine, std::optional<bool> use_cuda_graphs)
+      : context_(std::move(engine), ExecutionContextOptions{use_cuda_graphs}) {}
+
+  std::vector<std::vector<int64_t>> output_shapes(const std::vector<std::vector<int64_t>>& in) {
+    return check(context_.infer_output_shapes(in));
+  }
+  int64_t workspace_bytes(const std::vector<std::vector<int64_t>>& in) {
+    return check(context_.workspace_bytes(in));
+  }
+  // Runs a CUDA engine on device tensors, queued on `stream`; with `workspace` (a device pointer
+  // of `workspace_bytes` bytes) for the activations, else on the context's own arena.
+  void run_device(const std::vector<DeviceTensor>& ins, const std::vector<DeviceTensor>& outs,
+                  uintptr_t stream, std::optional<uintptr_t> workspace, int64_t workspace_bytes) {
+    std::vector<TensorView> in_views = device_views(ins, "input");
+    std::vector<TensorView> out_views = device_views(outs, "output");
+    void* s = reinterpret_cast<void*>(stream);
+    nb::gil_scoped_release release;
+    if (workspace) {
+      check(context_.run(in_views, out_views, s, reinterpret_cast<void*>(*workspace),
+                         workspace_bytes));
+    } else {
+      check(context_.run(in_views, out_views, s));
+    }
+  }
+  bool use_cuda_graphs() const { return context_.use_cuda_graphs(); }
+  int64_t cuda_graphs_captured() const { return context_.cuda_graphs_captured(); }
+
+ private:
+  ExecutionContext context_;
+};
 
 // A Python-visible engine with one execution context (one per Python object; not thread-safe).
 class PyEngine {
@@ -159,6 +212,13 @@ class PyEngine {
     return check(context_->infer_output_shapes(in));
   }
 
+  std::string device() const { return std::string(device_name(engine_->device())); }
+  std::string metadata(const std::string& key) const { return std::string(engine_->metadata(key)); }
+  // A new context of this engine (owned by the caller).
+  PyExecutionContext* new_context(std::optional<bool> use_cuda_graphs) const {
+    return new PyExecutionContext(engine_, use_cuda_graphs);
+  }
+
  private:
   std::shared_ptr<const Engine> engine_;
   std::unique_ptr<ExecutionContext> context_;
@@ -218,5 +278,20 @@ NB_MODULE(_C, m) {
       .def("run_into", &PyEngine::run_into, nb::arg("inputs"), nb::arg("outputs"))
       .def_prop_ro("input_specs", [](const PyEngine& e) { return e.specs(true); })
       .def_prop_ro("output_specs", [](const PyEngine& e) { return e.specs(false); })
-      .def_prop_ro("symbols", &PyEngine::symbols);
+      .def_prop_ro("symbols", &PyEngine::symbols)
+      .def_prop_ro("device", &PyEngine::device)
+      .def("metadata", &PyEngine::metadata, nb::arg("key"))
+      .def("new_context", &PyEngine::new_context, nb::arg("use_cuda_graphs") = nb::none(),
+           nb::rv_policy::take_ownership,
+           "A new execution context of this engine (None: CUDA graphs as the engine says).");
+
+  nb::class_<PyExecutionContext>(m, "ExecutionContext")
+      .def("output_shapes", &PyExecutionContext::output_shapes, nb::arg("input_shapes"))
+      .def("workspace_bytes", &PyExecutionContext::workspace_bytes, nb::arg("input_shapes"))
+      .def("run_device", &PyExecutionContext::run_device, nb::arg("inputs"), nb::arg("outputs"),
+           nb::arg("stream"), nb::arg("workspace") = nb::none(), nb::arg("workspace_bytes") = 0,
+           "Runs a CUDA engine on (data_ptr, dtype, shape) device tensors, queued on the "
+           "cudaStream_t `stream`; activations in `workspace` if given, else the context's arena.")
+      .def_prop_ro("use_cuda_graphs", &PyExecutionContext::use_cuda_graphs)
+      .def_prop_ro("cuda_graphs_captured", &PyExecutionContext::cuda_graphs_captured);
 }

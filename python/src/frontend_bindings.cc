@@ -35,6 +35,14 @@ ImportOptions import_options(const std::string& f32_compute, bool truncate_doubl
   return o;
 }
 
+DeviceKind device_kind(const std::string& device) {
+  if (device == "cuda") return DeviceKind::kCuda;
+  if (device != "cpu") {
+    throw nb::value_error(str_cat("device must be 'cpu' or 'cuda', got '", device, "'").c_str());
+  }
+  return DeviceKind::kCpu;
+}
+
 GroupIO group_io(const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
                  const std::vector<int32_t>& outputs) {
   return GroupIO{nodes, inputs, outputs};
@@ -121,8 +129,10 @@ void bind_frontend(nb::module_& m) {
   m.def(
       "partition",
       [](const TorchGraph& g, int64_t min_block_size, std::vector<std::string> torch_executed_ops,
-         bool require_full_compilation, const std::string& f32_compute, bool truncate_double) {
+         bool require_full_compilation, const std::string& f32_compute, bool truncate_double,
+         const std::string& device) {
         PartitionOptions o;
+        o.device = device_kind(device);
         o.min_block_size = min_block_size;
         o.torch_executed_ops = std::move(torch_executed_ops);
         o.require_full_compilation = require_full_compilation;
@@ -140,7 +150,7 @@ void bind_frontend(nb::module_& m) {
       },
       nb::arg("graph"), nb::arg("min_block_size"), nb::arg("torch_executed_ops"),
       nb::arg("require_full_compilation"), nb::arg("f32_compute"),
-      nb::arg("truncate_double"));
+      nb::arg("truncate_double"), nb::arg("device") = "cpu");
 
   m.def(
       "import_group_ir",
@@ -158,14 +168,11 @@ void bind_frontend(nb::module_& m) {
       "build_group",
       [](const TorchGraph& g, const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
          const std::vector<int32_t>& outputs, const std::string& f32_compute, bool truncate_double,
-         const std::string& device) {
+         const std::string& device, bool use_cuda_graphs) {
         BuildOptions options;
         options.passes = pass_manager_options_from_env();
-        if (device == "cuda") {
-          options.device = DeviceKind::kCuda;
-        } else if (device != "cpu") {
-          throw nb::value_error(str_cat("device must be 'cpu' or 'cuda', got '", device, "'").c_str());
-        }
+        options.device = device_kind(device);
+        options.use_cuda_graphs = use_cuda_graphs;
         std::vector<uint8_t> bytes;
         Status status;
         {
@@ -183,6 +190,7 @@ void bind_frontend(nb::module_& m) {
       },
       nb::arg("graph"), nb::arg("nodes"), nb::arg("inputs"), nb::arg("outputs"),
       nb::arg("f32_compute"), nb::arg("truncate_double"), nb::arg("device"),
+      nb::arg("use_cuda_graphs") = false,
       "Imports one group, runs the passes and builds its engine file (bytes).");
 }
 

@@ -40,6 +40,40 @@ bool in_torch_executed_ops(const std::string& target, const std::vector<std::str
   return false;
 }
 
+// Why `device` cannot run node i in an engine ("" if it can): the node is imported on its own and
+// every IR op it becomes needs a kernel on the device that accepts it. Constants need none.
+std::string device_reason(const TorchGraph& tg, int32_t i, const PartitionOptions& options) {
+  if (options.device == DeviceKind::kCpu || is_getitem(tg.nodes[i])) return "";
+  GroupIO io{{i}, {}, {i}};
+  for (int32_t src : producers(tg.nodes[i])) {
+    if (tg.nodes[src].meta.kind == Kind::kTensor &&
+        std::find(io.inputs.begin(), io.inputs.end(), src) == io.inputs.end()) {
+      io.inputs.push_back(src);
+    }
+  }
+  Expected<Graph> g = import_group(tg, io, options.import);
+  if (!g.ok()) return "";  // not a device question; the build reports it
+  for (const Node& n : g->nodes) {
+    if (n.op == OpKind::kConstant) continue;
+    std::vector<TensorType> types;
+    for (ValueId v : n.inputs) types.push_back(v == kNoValue ? TensorType{} : g->type(v));
+    bool any = false;
+    std::string why;
+    for (const Kernel* k : kernels_for(n.op, options.device)) {
+      if (k->accepts(n, types, &why)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      return why.empty() ? str_cat("no ", device_name(options.device), " kernel for ", op_name(n.op))
+                         : str_cat("the ", device_name(options.device), " kernel for ",
+                                   op_name(n.op), " does not take it: ", why);
+    }
+  }
+  return "";
+}
+
 // "file.py:12 in forward: y = torch.foo(x)" from a node's two-line source text.
 std::string source_text(const std::string& s) {
   size_t nl = s.find('\n');
@@ -67,6 +101,7 @@ Expected<Partition> partition_graph(const TorchGraph& tg, const PartitionOptions
     } else {
       d.reason = import_support(tg, i, options.import);
     }
+    if (d.reason.empty()) d.reason = device_reason(tg, i, options);
     if (d.reason.empty() && is_getitem(n)) {  // a tuple element lives where its tuple does
       std::vector<int32_t> src = producers(n);
       if (!src.empty() && !supported[src[0]]) d.reason = "it reads a tuple computed in PyTorch";

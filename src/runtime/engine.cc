@@ -3,22 +3,21 @@
 // Engine can always run (an unknown kernel, a kernel for another device or op, or a CUDA engine on
 // a build without CUDA is refused here, not at the first run).
 //
+// CUDA engines also keep one device copy of their constants per device (device_constants),
+// uploaded on first use by cuda_runtime.cc.
+//
 // Deliberately not here: anything per call (shapes, memory, execution): see execution_context.cc.
 #include <algorithm>
 #include <utility>
 
+#include "internal.h"
 #include "kiln/ir/verifier.h"
 #include "kiln/runtime.h"
 
 namespace kiln {
 namespace {
 
-std::string node_context(const Graph& g, size_t i) {
-  const Node& n = g.nodes[i];
-  std::string out = str_cat("node ", i, " (", op_name(n.op));
-  if (!n.loc.empty()) out += str_cat(", loc \"", n.loc, "\"");
-  return out + ")";
-}
+std::string node_context(const Graph& g, size_t i) { return runtime_node_context(g, i); }
 
 // "[batch, 3, 224, 224] with batch in [1, 32]" (the range part only for symbolic shapes).
 std::string io_shape_text(const Graph& g, const Shape& shape) {
@@ -141,5 +140,37 @@ int64_t Engine::weight_bytes() const {
   }
   return total;
 }
+
+std::string_view Engine::metadata(std::string_view key) const {
+  for (const auto& [k, v] : contents_.metadata) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+Engine::~Engine() = default;
+
+Expected<std::span<void* const>> Engine::device_constants(int device) const {
+  if (contents_.device != DeviceKind::kCuda) {
+    return invalid_argument("engine is for ", device_name(contents_.device),
+                            ": its constants stay in host memory");
+  }
+  std::lock_guard<std::mutex> lock(device_weights_mutex_);
+  auto it = device_weights_.find(device);
+  if (it == device_weights_.end()) {
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceWeights> weights,
+                          upload_constants(graph(), device));
+    it = device_weights_.emplace(device, std::move(weights)).first;
+  }
+  return std::span<void* const>(it->second->by_node);
+}
+
+#if !KILN_HAVE_CUDA
+Engine::DeviceWeights::~DeviceWeights() = default;
+
+Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const Graph&, int) {
+  return unsupported("this kiln has no CUDA backend");
+}
+#endif
 
 }  // namespace kiln

@@ -2,7 +2,8 @@
 // symbols (checking ranks, static dims and ranges, with errors naming the input), infers every
 // value's concrete type, and plans the activation arena; the plan is cached. A run points every
 // value at its bytes (caller inputs, constant data, or the arena), runs the nodes' kernels in
-// order, and copies the graph outputs into the caller's buffers.
+// order, and copies the graph outputs into the caller's buffers. This file is the CPU run and
+// everything shared with the CUDA run (cuda_runtime.cc: device arena, streams, CUDA graphs).
 //
 // Deliberately not done: writing graph outputs straight into the caller's buffers (a later
 // optimisation; today they are computed in the arena and copied, which is simple and always
@@ -13,30 +14,40 @@
 #include <exception>
 #include <utility>
 
+#include "internal.h"
 #include "kiln/ir/shape_inference.h"
 #include "kiln/runtime.h"
 
 namespace kiln {
-namespace {
 
-std::string node_context(const Graph& g, size_t i) {
+std::string runtime_node_context(const Graph& g, size_t i) {
   const Node& n = g.nodes[i];
   std::string out = str_cat("node ", i, " (", op_name(n.op));
   if (!n.loc.empty()) out += str_cat(", loc \"", n.loc, "\"");
   return out + ")";
 }
 
+std::string runtime_input_name(const Graph& g, size_t i) { return g.values[g.inputs[i]].name; }
+
+std::string runtime_output_name(const Graph& g, size_t i) {
+  const std::string& name = g.values[g.outputs[i]].name;
+  return name.empty() ? str_cat("output", i) : name;
+}
+
+namespace {
+
+std::string node_context(const Graph& g, size_t i) { return runtime_node_context(g, i); }
+std::string input_name(const Graph& g, size_t i) { return runtime_input_name(g, i); }
+std::string output_name(const Graph& g, size_t i) { return runtime_output_name(g, i); }
+
+int64_t align_up(int64_t n, int64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
 std::string concrete_text(std::span<const int64_t> shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i) out += str_cat(i ? ", " : "", shape[i]);
   return out + "]";
-}
-
-std::string input_name(const Graph& g, size_t i) { return g.values[g.inputs[i]].name; }
-
-std::string output_name(const Graph& g, size_t i) {
-  const std::string& name = g.values[g.outputs[i]].name;
-  return name.empty() ? str_cat("output", i) : name;
 }
 
 Expected<ConcreteShape> to_concrete(const Shape& shape) {
@@ -192,13 +203,76 @@ Status plan_arena(const Graph& g, ExecutionPlan& plan) {
     }
   }
   plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()));
+  // Staging buffers for the graph inputs (used by CUDA graph replay only), after the activations.
+  int64_t end = align_up(plan.memory.arena_bytes, kArenaAlignment);
+  for (ValueId v : g.inputs) {
+    KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
+    KILN_ASSIGN_OR_RETURN(int64_t size, checked_bytes(v, shape, plan.types[v].dtype));
+    plan.staging_offsets.push_back(end);
+    if (__builtin_add_overflow(end, align_up(size, kArenaAlignment), &end)) {
+      return out_of_range("the inputs are too large to stage");
+    }
+  }
+  plan.staged_bytes = end;
   return ok_status();
 }
 
 }  // namespace
 
-ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
-    : engine_(std::move(engine)) {}
+std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan& plan,
+                                            uint8_t* base, std::span<const TensorView> inputs,
+                                            std::span<void* const> constants) {
+  std::vector<TensorView> views(g.values.size());
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    views[v].dtype = plan.types[v].dtype;
+    views[v].shape = plan.shapes[v];
+    if (plan.memory.offsets[v] >= 0) views[v].data = base + plan.memory.offsets[v];
+  }
+  for (size_t i = 0; i < inputs.size() && i < g.inputs.size(); ++i) {
+    views[g.inputs[i]].data = inputs[i].data;
+  }
+  for (size_t i = 0; i < g.nodes.size() && i < constants.size(); ++i) {
+    if (g.nodes[i].op == OpKind::kConstant) views[g.nodes[i].outputs[0]].data = constants[i];
+  }
+  return views;
+}
+
+Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
+                         std::span<const TensorView> values, void* stream) {
+  const Graph& g = engine.graph();
+  const std::vector<const Kernel*>& kernels = engine.kernels();
+  std::vector<TensorView> node_inputs, node_outputs;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::kConstant) continue;
+    node_inputs.clear();
+    node_outputs.clear();
+    for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : values[v]);
+    for (ValueId v : n.outputs) node_outputs.push_back(values[v]);
+    KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs, stream};
+    Status s = kernels[i]->run(args);
+    if (!s.ok()) return s.with_context(node_context(g, i));
+  }
+  return ok_status();
+}
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine,
+                                   ExecutionContextOptions options)
+    : engine_(std::move(engine)) {
+  if (options.use_cuda_graphs) {
+    use_cuda_graphs_ = *options.use_cuda_graphs;
+  } else {
+    const std::string_view flag = engine_->metadata("use_cuda_graphs");
+    use_cuda_graphs_ = flag == "1" || flag == "true";
+  }
+  use_cuda_graphs_ = use_cuda_graphs_ && engine_->device() == DeviceKind::kCuda;
+}
+
+ExecutionContext::~ExecutionContext() = default;
+
+int64_t ExecutionContext::cuda_graphs_captured() const {
+  return cuda_ ? cuda_->graphs_captured : 0;
+}
 
 Expected<const ExecutionPlan*> ExecutionContext::plan_for(std::span<const ConcreteShape> inputs) {
   std::vector<int64_t> key;
@@ -212,6 +286,10 @@ Expected<const ExecutionPlan*> ExecutionContext::plan_for(std::span<const Concre
   auto plan = std::make_unique<ExecutionPlan>();
   KILN_ASSIGN_OR_RETURN(plan->symbol_values, bind_symbols(g, inputs));
   KILN_RETURN_IF_ERROR(infer_concrete_types(g, inputs, *plan));
+  for (const TensorType& t : plan->types) {
+    KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(t.shape));
+    plan->shapes.push_back(std::move(shape));
+  }
   KILN_RETURN_IF_ERROR(plan_arena(g, *plan));
   const ExecutionPlan* result = plan.get();
   plans_.emplace(std::move(key), std::move(plan));
@@ -229,8 +307,13 @@ Expected<std::vector<ConcreteShape>> ExecutionContext::infer_output_shapes(
   return out;
 }
 
-Status ExecutionContext::run(std::span<const TensorView> inputs,
-                             std::span<const TensorView> outputs) {
+Expected<int64_t> ExecutionContext::workspace_bytes(std::span<const ConcreteShape> inputs) {
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(inputs));
+  return plan->memory.arena_bytes;
+}
+
+Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const TensorView> inputs,
+                                                          std::span<const TensorView> outputs) {
   const Graph& g = engine_->graph();
   // 1. The caller's inputs: count, dtypes, data; then the plan for their shapes.
   if (inputs.size() != g.inputs.size()) {
@@ -256,10 +339,6 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
     }
   }
   // 2. The caller's outputs: dtypes, shapes, data.
-  std::vector<ConcreteShape> shapes(g.values.size());
-  for (size_t v = 0; v < g.values.size(); ++v) {
-    KILN_ASSIGN_OR_RETURN(shapes[v], to_concrete(plan->types[v].shape));
-  }
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ValueId v = g.outputs[i];
     if (outputs[i].dtype != plan->types[v].dtype) {
@@ -267,15 +346,26 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
                               dtype_name(plan->types[v].dtype), ", got ",
                               dtype_name(outputs[i].dtype));
     }
-    if (outputs[i].shape != shapes[v]) {
+    if (outputs[i].shape != plan->shapes[v]) {
       return invalid_argument("output '", output_name(g, i), "' must have shape ",
-                              concrete_text(shapes[v]), " for these inputs, got ",
+                              concrete_text(plan->shapes[v]), " for these inputs, got ",
                               concrete_text(outputs[i].shape));
     }
     if (outputs[i].data == nullptr && outputs[i].numel() != 0) {
       return invalid_argument("output '", output_name(g, i), "' has no data (null pointer)");
     }
   }
+  return plan;
+}
+
+Status ExecutionContext::run(std::span<const TensorView> inputs,
+                             std::span<const TensorView> outputs) {
+  if (engine_->device() != DeviceKind::kCpu) {
+    return invalid_argument("engine runs on ", device_name(engine_->device()),
+                            ": pass device buffers and a stream to run(inputs, outputs, stream)");
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
+  const Graph& g = engine_->graph();
   // 3. The arena, grown when a plan needs more and kept between runs.
   const size_t needed = static_cast<size_t>(plan->memory.arena_bytes) + kArenaAlignment;
   if (arena_.size() < needed) {
@@ -288,32 +378,15 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
   }
   const uintptr_t raw = reinterpret_cast<uintptr_t>(arena_.data());
   uint8_t* base = arena_.data() + ((kArenaAlignment - raw % kArenaAlignment) % kArenaAlignment);
-  // 4. A view of every value.
-  std::vector<TensorView> views(g.values.size());
-  for (size_t v = 0; v < g.values.size(); ++v) {
-    views[v].dtype = plan->types[v].dtype;
-    views[v].shape = shapes[v];
-    if (plan->memory.offsets[v] >= 0) views[v].data = base + plan->memory.offsets[v];
-  }
-  for (size_t i = 0; i < inputs.size(); ++i) views[g.inputs[i]].data = inputs[i].data;
-  for (const Node& n : g.nodes) {
-    if (n.op != OpKind::kConstant) continue;
-    views[n.outputs[0]].data = const_cast<uint8_t*>(n.attrs_as<ConstantAttrs>().data.data());
-  }
-  // 5. The nodes, in order. Constants need no kernel call: their views point at their data.
-  std::vector<TensorView> node_inputs, node_outputs;
-  const std::vector<const Kernel*>& kernels = engine_->kernels();
+  // 4. A view of every value; constants point at the engine's host data.
+  std::vector<void*> constants(g.nodes.size(), nullptr);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& n = g.nodes[i];
-    if (n.op == OpKind::kConstant) continue;
-    node_inputs.clear();
-    node_outputs.clear();
-    for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : views[v]);
-    for (ValueId v : n.outputs) node_outputs.push_back(views[v]);
-    KernelArgs args{n, plan->symbol_values, node_inputs, node_outputs};
-    Status s = kernels[i]->run(args);
-    if (!s.ok()) return s.with_context(node_context(g, i));
+    if (g.nodes[i].op != OpKind::kConstant) continue;
+    constants[i] = const_cast<uint8_t*>(g.nodes[i].attrs_as<ConstantAttrs>().data.data());
   }
+  std::vector<TensorView> views = runtime_bind_values(g, *plan, base, inputs, constants);
+  // 5. The nodes, in order.
+  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, nullptr));
   // 6. The outputs, copied out (memmove: a caller may pass an input buffer as an output).
   for (size_t i = 0; i < outputs.size(); ++i) {
     const TensorView& from = views[g.outputs[i]];
@@ -321,5 +394,45 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
   }
   return ok_status();
 }
+
+Status ExecutionContext::run(std::span<const TensorView> inputs,
+                             std::span<const TensorView> outputs, void* stream) {
+  if (engine_->device() != DeviceKind::kCuda) {
+    return invalid_argument("engine runs on ", device_name(engine_->device()),
+                            ": pass host buffers to run(inputs, outputs), without a stream");
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
+  return run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/true, nullptr);
+}
+
+Status ExecutionContext::run(std::span<const TensorView> inputs,
+                             std::span<const TensorView> outputs, void* stream, void* workspace,
+                             int64_t workspace_bytes) {
+  if (engine_->device() != DeviceKind::kCuda) {
+    return invalid_argument("engine runs on ", device_name(engine_->device()),
+                            ": pass host buffers to run(inputs, outputs), without a stream");
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
+  if (workspace_bytes < plan->memory.arena_bytes) {
+    return invalid_argument("workspace has ", workspace_bytes, " bytes, these input shapes need ",
+                            plan->memory.arena_bytes);
+  }
+  if (workspace == nullptr && plan->memory.arena_bytes != 0) {
+    return invalid_argument("workspace has no data (null pointer)");
+  }
+  if (reinterpret_cast<uintptr_t>(workspace) % kArenaAlignment != 0) {
+    return invalid_argument("workspace must be ", kArenaAlignment, "-byte aligned");
+  }
+  return run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/false, workspace);
+}
+
+#if !KILN_HAVE_CUDA
+ExecutionContext::CudaState::~CudaState() = default;
+
+Status ExecutionContext::run_cuda(const ExecutionPlan&, std::span<const TensorView>,
+                                  std::span<const TensorView>, void*, bool, void*) {
+  return unsupported("this kiln has no CUDA backend");
+}
+#endif
 
 }  // namespace kiln

@@ -8,6 +8,10 @@
 #include <cstdio>
 #include <cstring>
 
+#if KILN_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
 #include "cli.h"
 #include "kiln/build/builder.h"
 #include "kiln/text/parser.h"
@@ -144,8 +148,18 @@ Expected<DeviceKind> parse_device(std::string_view text) {
 
 Status check_device_available(DeviceKind device) {
   if (device != DeviceKind::kCuda) return ok_status();
-  if (!KILN_HAVE_CUDA) return unsupported("kiln was built without the CUDA backend");
-  return unsupported("the CUDA backend is not implemented yet");
+#if KILN_HAVE_CUDA
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    return unsupported("no CUDA device is available",
+                       e != cudaSuccess ? str_cat(" (", cudaGetErrorString(e), ")") : "");
+  }
+  return ok_status();
+#else
+  return unsupported("kiln was built without the CUDA backend");
+#endif
 }
 
 int build_command(std::span<char* const> args) {

@@ -3,8 +3,17 @@
 // the timed iterations, and summarises every output (shape, dtype, min, max, mean, abs-sum, first
 // values).
 //
-// Deliberately not here: reading inputs from files, comparing against references (tests do that),
-// and CUDA (refused with a clear message until the CUDA backend exists).
+// With --device cuda the engine must be a CUDA engine: inputs are generated on the host as for the
+// CPU, uploaded once to the current CUDA device, and every run is queued on one stream of the
+// tool's own; a timed iteration ends when that stream has finished it. Outputs are copied back
+// for the summary.
+//
+// Deliberately not here: reading inputs from files and comparing against references (tests do
+// that).
+#if KILN_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,7 +28,7 @@ namespace {
 
 constexpr std::string_view kRunHelp = R"(usage:
   kiln run MODEL.kiln [--shapes NAME:DxDx..[,NAME:..]] [--iters N] [--warmup W]
-                      [--device cpu|cuda] [--seed S]
+                      [--device cpu|cuda] [--cuda-graphs] [--seed S]
 
 Runs the engine on random inputs (floats uniform in [-1, 1), integers in [0, 10), random bools) and
 prints the median and p90 latency and a summary of every output.
@@ -29,7 +38,8 @@ options:
                    named run at their opt shapes
   --iters N        timed iterations (default 10)
   --warmup W       untimed iterations first (default 1)
-  --device DEVICE  cpu (default) or cuda
+  --device DEVICE  cpu (default) or cuda (a CUDA engine, run on the current CUDA device)
+  --cuda-graphs    cuda: capture each shape signature as a CUDA graph and replay it
   --seed S         random seed for the inputs (default 0)
   -h, --help       show this help
 )";
@@ -161,11 +171,78 @@ double quantile(std::vector<double> samples, double q) {
   return samples[std::clamp<size_t>(rank, 1, samples.size()) - 1];
 }
 
+// Device buffers and a stream for one `kiln run --device cuda`; they release themselves.
+class CudaRun {
+ public:
+  CudaRun() = default;
+  CudaRun(const CudaRun&) = delete;
+  CudaRun& operator=(const CudaRun&) = delete;
+  ~CudaRun() {
+#if KILN_HAVE_CUDA
+    if (stream_ != nullptr) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));
+    for (void* p : buffers_) cudaFree(p);
+    if (stream_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+#endif
+  }
+
+  void* stream() const { return stream_; }
+
+#if KILN_HAVE_CUDA
+  Status start() {
+    cudaStream_t s = nullptr;
+    KILN_RETURN_IF_ERROR(call(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking),
+                              "cudaStreamCreateWithFlags"));
+    stream_ = s;
+    return ok_status();
+  }
+  // A device copy of host tensor `t` (uninitialized when `upload` is false).
+  Expected<TensorView> device_copy(const TensorView& t, bool upload) {
+    TensorView d = t;
+    d.data = nullptr;
+    const size_t bytes = static_cast<size_t>(t.nbytes());
+    if (bytes == 0) return d;
+    KILN_RETURN_IF_ERROR(call(cudaMalloc(&d.data, bytes), "cudaMalloc"));
+    buffers_.push_back(d.data);
+    if (upload) {
+      KILN_RETURN_IF_ERROR(call(cudaMemcpyAsync(d.data, t.data, bytes, cudaMemcpyHostToDevice,
+                                                static_cast<cudaStream_t>(stream_)),
+                                "cudaMemcpyAsync(input, host to device)"));
+    }
+    return d;
+  }
+  Status download(const TensorView& device, const TensorView& host) {
+    if (device.nbytes() == 0) return ok_status();
+    return call(cudaMemcpyAsync(host.data, device.data, static_cast<size_t>(device.nbytes()),
+                                cudaMemcpyDeviceToHost, static_cast<cudaStream_t>(stream_)),
+                "cudaMemcpyAsync(output, device to host)");
+  }
+  Status synchronize() {
+    return call(cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)),
+                "cudaStreamSynchronize");
+  }
+
+ private:
+  static Status call(cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return ok_status();
+    return internal_error(what, " failed: ", cudaGetErrorName(e), ": ", cudaGetErrorString(e));
+  }
+#else
+  Status start() { return unsupported("kiln was built without the CUDA backend"); }
+  Expected<TensorView> device_copy(const TensorView&, bool) { return start(); }
+  Status download(const TensorView&, const TensorView&) { return start(); }
+  Status synchronize() { return start(); }
+
+ private:
+#endif
+  void* stream_ = nullptr;
+  std::vector<void*> buffers_;
+};
+
 }  // namespace
 
 int run_command(std::span<char* const> args) {
   constexpr OptionSpec kSpecs[] = {{"--shapes", true}, {"--iters", true}, {"--warmup", true},
-                                   {"--device", true}, {"--seed", true}};
+                                   {"--device", true}, {"--seed", true}, {"--cuda-graphs", false}};
   Expected<ParsedArgs> parsed = parse_args(args, kSpecs);
   if (!parsed.ok()) return usage_error("run", parsed.status().message());
   if (parsed->help) {
@@ -195,13 +272,21 @@ int run_command(std::span<char* const> args) {
   if (!loaded.ok()) return fail(loaded.status());
   const std::shared_ptr<const Engine>& engine = *loaded;
   if (engine->device() != *device) {
-    return fail(invalid_argument(path, ": engine was built for ", device_name(engine->device()),
-                                 ", not ", device_name(*device)));
+    return fail(invalid_argument(
+        path, ": engine was built for ", device_name(engine->device()), ", not ",
+        device_name(*device), engine->device() == DeviceKind::kCpu
+                                  ? " (build a CUDA engine with `kiln build --device cuda`)"
+                                  : " (run it with --device cuda)"));
   }
+  const bool cuda = *device == DeviceKind::kCuda;
+  const bool cuda_graphs = parsed->options.count("--cuda-graphs") != 0;
+  if (cuda_graphs && !cuda) return usage_error("run", "--cuda-graphs needs --device cuda");
   const Graph& g = engine->graph();
   Expected<std::vector<ConcreteShape>> shapes = parse_shapes(g, option("--shapes", ""));
   if (!shapes.ok()) return fail(shapes.status());
-  ExecutionContext context(engine);
+  ExecutionContextOptions context_options;
+  if (cuda) context_options.use_cuda_graphs = cuda_graphs;
+  ExecutionContext context(engine, context_options);
   Expected<std::vector<ConcreteShape>> output_shapes = context.infer_output_shapes(*shapes);
   if (!output_shapes.ok()) return fail(output_shapes.status());
 
@@ -223,20 +308,53 @@ int run_command(std::span<char* const> args) {
     outputs.push_back(std::move(t));
   }
 
+  // CUDA: device copies of the inputs and device outputs, on the tool's own stream.
+  CudaRun gpu;
+  std::vector<TensorView> device_inputs, device_outputs;
+  if (cuda) {
+    if (Status s = gpu.start(); !s.ok()) return fail(s);
+    for (const TensorView& t : inputs) {
+      Expected<TensorView> d = gpu.device_copy(t, /*upload=*/true);
+      if (!d.ok()) return fail(d.status());
+      device_inputs.push_back(std::move(d).value());
+    }
+    for (const TensorView& t : outputs) {
+      Expected<TensorView> d = gpu.device_copy(t, /*upload=*/false);
+      if (!d.ok()) return fail(d.status());
+      device_outputs.push_back(std::move(d).value());
+    }
+  }
+  // One run; for CUDA it is over when the stream has finished it.
+  auto run_once = [&]() -> Status {
+    if (!cuda) return context.run(inputs, outputs);
+    KILN_RETURN_IF_ERROR(context.run(device_inputs, device_outputs, gpu.stream()));
+    return gpu.synchronize();
+  };
+
   // 3. Warmup, then timed iterations.
   for (int64_t i = 0; i < *warmup; ++i) {
-    if (Status s = context.run(inputs, outputs); !s.ok()) return fail(s);
+    if (Status s = run_once(); !s.ok()) return fail(s);
   }
   std::vector<double> ms;
   for (int64_t i = 0; i < *iters; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (Status s = context.run(inputs, outputs); !s.ok()) return fail(s);
+    if (Status s = run_once(); !s.ok()) return fail(s);
     auto stop = std::chrono::steady_clock::now();
     ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }
+  if (cuda) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (Status s = gpu.download(device_outputs[i], outputs[i]); !s.ok()) return fail(s);
+    }
+    if (Status s = gpu.synchronize(); !s.ok()) return fail(s);
+  }
 
   // 4. Report.
-  std::printf("%s on %s\n", path.c_str(), std::string(device_name(*device)).c_str());
+  std::printf("%s on %s%s\n", path.c_str(), std::string(device_name(*device)).c_str(),
+              !cuda                                 ? ""
+              : context.cuda_graphs_captured() > 0 ? " (CUDA graph)"
+              : cuda_graphs                        ? " (CUDA graph capture failed: plain launches)"
+                                                    : "");
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::printf("  input  %s: %s%s\n", g.values[g.inputs[i]].name.c_str(),
                 std::string(dtype_name(inputs[i].dtype)).c_str(),

@@ -13,6 +13,8 @@ namespace kiln {
 struct BuildOptions {
   DeviceKind device = DeviceKind::kCpu;
   PassManagerOptions passes;  // defaults come from pass_manager_options_from_env()
+  // Recorded in the engine's metadata ("use_cuda_graphs"): the runtime's default for CUDA engines.
+  bool use_cuda_graphs = false;
 };
 
 // Fails with Unsupported naming the node if no kernel on the device accepts it.

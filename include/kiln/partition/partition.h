@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kiln/importer/importer.h"
+#include "kiln/kernels/kernel.h"
 
 namespace kiln {
 
@@ -19,6 +20,9 @@ struct PartitionOptions {
   std::vector<std::string> torch_executed_ops;
   bool require_full_compilation = false;
   ImportOptions import;
+  // The device the engines are built for: a node runs in an engine only if every IR op it converts
+  // to has a kernel there that accepts it (the CPU reference runs every op).
+  DeviceKind device = DeviceKind::kCpu;
 };
 
 struct NodeDecision {

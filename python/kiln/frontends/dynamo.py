@@ -22,8 +22,8 @@ import torch.fx
 
 from kiln import _C
 from kiln._decompositions import decomposition_table
-from kiln._interchange import bounded, target_name, to_torch_graph
-from kiln._settings import CompilationSettings, Input
+from kiln._interchange import _attr, bounded, target_name, to_torch_graph
+from kiln._settings import CompilationSettings, Device, Input
 from kiln.runtime import engine_key, register_engine
 
 logger = logging.getLogger("kiln")
@@ -90,8 +90,10 @@ def trace(module: torch.nn.Module, inputs: Sequence[Any] | None = None, *,
     args = as_inputs(arg_inputs if arg_inputs is not None else inputs, "inputs")
     kwargs = kwarg_inputs or {}
     spec, _, _ = _dynamic_shapes(args, _arg_names(module, len(args)))
-    example = tuple(a.example_tensor() for a in args)
-    example_kwargs = {k: (v.example_tensor() if isinstance(v, Input) else v) for k, v in kwargs.items()}
+    device = module_device(module)
+    example = tuple(a.example_tensor(device) for a in args)
+    example_kwargs = {k: (v.example_tensor(device) if isinstance(v, Input) else v)
+                      for k, v in kwargs.items()}
     if dynamic_shapes is None and any(s is not None for s in spec):
         dynamic_shapes = tuple(spec) if not kwargs else {**dict(zip(_arg_names(module, len(spec)), spec))}
     try:
@@ -105,6 +107,14 @@ def trace(module: torch.nn.Module, inputs: Sequence[Any] | None = None, *,
             "above), or compile it with torch.compile(model, backend='kiln'), which splits the "
             "graph where it cannot trace."
         ) from e
+
+
+def module_device(module: torch.nn.Module) -> torch.device:
+    """The device of a module's weights (kiln engine buffers aside); cpu if it has none."""
+    for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+        if "_kiln_engine_" not in name:
+            return t.device
+    return torch.device("cpu")
 
 
 def _arg_names(module: torch.nn.Module, n: int) -> list[str]:
@@ -168,11 +178,12 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     """Partitions a GraphModule of ATen ops (with meta['val']) and swaps groups for engines.
     ``symbols`` gives shape symbols' names, ranges and opt sizes where torch's own are not right."""
     t0 = time.perf_counter()
+    device = (s.device or graph_device(gm)).type
     _remove_tensor_metadata_asserts(gm)
     tg, nodes, keep = to_torch_graph(gm, symbols)
     per_node, groups, report = _C.partition(
         tg, s.min_block_size, sorted(s.torch_executed_ops), s.require_full_compilation,
-        s.f32_compute, s.truncate_double)
+        s.f32_compute, s.truncate_double, device)
     _log_fallbacks(nodes, per_node)
     if s.dryrun:
         print(report, end="")
@@ -185,7 +196,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
         t = time.perf_counter()
         try:
             blob = _C.build_group(tg, members, ins, outs, s.f32_compute, s.truncate_double,
-                                  s.device.type)
+                                  device, s.use_cuda_graphs)
         except Exception as e:
             if s.pass_through_build_failures or s.require_full_compilation:
                 raise
@@ -200,6 +211,18 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     hybrid.kiln_report = report  # the partition report, as dryrun prints it
     logger.info("kiln: compiled %d engine(s) in %.2f s", len(engines), time.perf_counter() - t0)
     return hybrid
+
+
+def graph_device(gm: torch.fx.GraphModule) -> Device:
+    """The device of a graph's tensors (inputs first, then weights): where its engines should run."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val")
+        if node.op == "get_attr":
+            val = _attr(gm, node.target)
+        if isinstance(val, torch.Tensor) and val.device.type in ("cpu", "cuda"):
+            if not (node.op == "get_attr" and "_kiln_engine_" in str(node.target)):
+                return Device(val.device)
+    return Device("cpu")
 
 
 def _remove_tensor_metadata_asserts(gm: torch.fx.GraphModule) -> None:

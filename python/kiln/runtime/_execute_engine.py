@@ -5,6 +5,14 @@ uint8 tensor (a buffer of the module, so torch.export.save and torch.jit.save ca
 its content hash, which caches the deserialized engine in this process. The fake implementation
 computes output shapes from the engine's symbolic output shapes, so FakeTensor tracing and
 re-export go through compiled graphs.
+
+CUDA engines run on the inputs' device, queued on torch's current stream, with no host copies:
+outputs and the activation workspace are ``torch.empty`` tensors from torch's caching allocator, so
+they compose with ``torch.cuda.graph`` capture and count in torch's memory statistics. With CUDA
+graphs on (``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each
+(device, stream) gets its own execution context whose arena is kiln's, and kiln captures and
+replays a graph per input-shape signature (not while torch is capturing: then torch's graph holds
+the launches). CPU engines given CUDA tensors copy through host memory.
 """
 
 from __future__ import annotations
@@ -23,14 +31,43 @@ _TORCH_DTYPES = {
 
 
 class _LoadedEngine:
-    """A deserialized engine with one execution context, guarded by a lock."""
+    """A deserialized engine with its execution contexts, guarded by a lock."""
 
     def __init__(self, data: bytes) -> None:
         self.engine = _C.Engine(data)
+        self.device = self.engine.device
         self.inputs = self.engine.input_specs
         self.outputs = self.engine.output_specs
         self.symbols = self.engine.symbols
         self.lock = threading.Lock()
+        # CUDA: (device index, stream or None for the workspace context, graphs) -> context.
+        self.contexts: dict[tuple[int, int | None, bool], object] = {}
+
+    def context(self, device: int, stream: int | None, graphs: bool):
+        """The context for this device (and stream, when it owns an arena); call under the lock."""
+        key = (device, stream, graphs)
+        ctx = self.contexts.get(key)
+        if ctx is None:
+            ctx = self.contexts[key] = self.engine.new_context(graphs)
+        return ctx
+
+
+_CUDAGRAPHS_MODE: bool | None = None
+
+
+def set_cudagraphs_mode(enabled: bool | None) -> None:
+    """Turns kiln's CUDA graphs on or off for every CUDA engine in this process.
+
+    ``None`` (the default) follows each engine (its ``use_cuda_graphs`` setting). With graphs on,
+    each input-shape signature's kernel launches are captured once and replayed afterwards.
+    """
+    global _CUDAGRAPHS_MODE
+    _CUDAGRAPHS_MODE = None if enabled is None else bool(enabled)
+
+
+def get_cudagraphs_mode() -> bool | None:
+    """The mode ``set_cudagraphs_mode`` set (``None``: each engine's own setting)."""
+    return _CUDAGRAPHS_MODE
 
 
 _ENGINES: dict[str, _LoadedEngine] = {}
@@ -73,19 +110,66 @@ def _check_inputs(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> Non
         raise ValueError(f"kiln engine {key} takes {len(e.inputs)} inputs, got {len(inputs)}")
 
 
+def _cast_input(x: torch.Tensor, name: str, dtype: str) -> torch.Tensor:
+    want = _TORCH_DTYPES[dtype]
+    if x.dtype != want:
+        if x.dtype == torch.float64 and want == torch.float32:  # truncate_double
+            return x.float()
+        raise TypeError(f"kiln engine input '{name}' must be {want}, got {x.dtype}")
+    return x
+
+
+def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Runs a CUDA engine on CUDA tensors, on torch's current stream of their device."""
+    device = None
+    xs = []
+    for x, (name, dtype, _) in zip(inputs, e.inputs):
+        if x.device.type != "cuda":
+            raise ValueError(f"kiln engine {key} runs on CUDA, but its input '{name}' is on "
+                             f"{x.device}; move the inputs to a CUDA device")
+        if device is None:
+            device = x.device
+        elif x.device != device:
+            raise ValueError(f"kiln engine {key}: input '{name}' is on {x.device}, the first input "
+                             f"on {device}; all inputs must be on one device")
+        xs.append(_cast_input(x, name, dtype).detach().contiguous())
+    if device is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    with torch.cuda.device(index):
+        stream = torch.cuda.current_stream()
+        capturing = torch.cuda.is_current_stream_capturing()
+        shapes_in = [list(x.shape) for x in xs]
+        ins = [(x.data_ptr(), spec[1], list(x.shape)) for x, spec in zip(xs, e.inputs)]
+        with e.lock:
+            shared = e.context(index, None, False)
+            shapes = shared.output_shapes(shapes_in)
+            outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
+                    for s, spec in zip(shapes, e.outputs)]
+            out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
+            graphs = _CUDAGRAPHS_MODE
+            if graphs is None:
+                graphs = e.engine.metadata("use_cuda_graphs") in ("1", "true")
+            if graphs and not capturing:
+                # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
+                own = e.context(index, stream.cuda_stream, True)
+                own.run_device(ins, out_args, stream.cuda_stream)
+            else:
+                nbytes = shared.workspace_bytes(shapes_in)
+                workspace = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
+                shared.run_device(ins, out_args, stream.cuda_stream, workspace.data_ptr(), nbytes)
+    return outs
+
+
 def _execute(inputs: list[torch.Tensor], engine: torch.Tensor, key: str) -> list[torch.Tensor]:
     e = _engine(key, engine)
     _check_inputs(e, key, inputs)
+    if e.device == "cuda":
+        return _execute_cuda(e, key, inputs)
     device = inputs[0].device if inputs else engine.device
     host = []
     for x, (name, dtype, _) in zip(inputs, e.inputs):
-        want = _TORCH_DTYPES[dtype]
-        if x.dtype != want:
-            if x.dtype == torch.float64 and want == torch.float32:  # truncate_double
-                x = x.float()
-            else:
-                raise TypeError(f"kiln engine input '{name}' must be {want}, got {x.dtype}")
-        host.append(x.detach().cpu().contiguous())
+        host.append(_cast_input(x, name, dtype).detach().cpu().contiguous())
     with e.lock:
         shapes = e.engine.output_shapes([list(x.shape) for x in host])
         outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]]) for s, spec in zip(shapes, e.outputs)]

@@ -10,8 +10,30 @@
 
 namespace kiln {
 
+std::span<const Kernel> cuda_runtime_kernels();      // src/runtime/cuda_constant.cc (constants)
+std::span<const Kernel> cuda_softmax_kernels();      // softmax.cu
+std::span<const Kernel> cuda_norm_kernels();         // norm.cu
+std::span<const Kernel> cuda_reduce_kernels();       // reduce.cu
+std::span<const Kernel> cuda_gemm_kernels();         // gemm.cu (empty without cuBLASLt)
+std::span<const Kernel> cuda_elementwise_kernels();  // elementwise*.cu
+std::span<const Kernel> cuda_movement_kernels();     // movement.cu
+std::span<const Kernel> cuda_index_kernels();        // movement_index.cu (take, gather)
+std::span<const Kernel> cuda_pool_kernels();         // pool.cu
+std::span<const Kernel> cuda_resize_kernels();       // resize.cu
+
 inline std::vector<std::span<const Kernel>> cuda_kernel_families() {
-  return {};
+  return {
+      cuda_runtime_kernels(),
+      cuda_softmax_kernels(),
+      cuda_norm_kernels(),
+      cuda_reduce_kernels(),
+      cuda_gemm_kernels(),
+      cuda_elementwise_kernels(),
+      cuda_movement_kernels(),
+      cuda_index_kernels(),
+      cuda_pool_kernels(),
+      cuda_resize_kernels(),
+  };
 }
 
 }  // namespace kiln

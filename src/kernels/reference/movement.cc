@@ -319,7 +319,10 @@ Status ref_kernel_Concat(const KernelArgs& args) {
       return invalid_argument("concat: input ", k, " is ", dtype_name(in.dtype),
                               " but the output is ", dtype_name(out.dtype));
     }
-    if (in.numel() == 0) continue;
+    if (in.numel() == 0) {  // nothing to copy; it still fills its span of the axis
+      if (in.shape.size() == out.shape.size()) offset += in.shape[ax];
+      continue;
+    }
     bool ok = in.shape.size() == out.shape.size() && in.data != nullptr;
     for (size_t d = 0; ok && d < out.shape.size(); ++d) {
       ok = d == ax ? offset + in.shape[d] <= out.shape[d] : in.shape[d] == out.shape[d];

@@ -135,6 +135,10 @@ TEST(ConcatTest, AlongAxesSkippingEmpty) {
   Tensor bad = output(DType::kI64, {4, 2});
   EXPECT_EQ(run_kernel(OpKind::kConcat, AxisAttrs{0}, {&d, &c}, {&bad}).code(),
             StatusCode::kInvalidArgument);
+  // Inputs that are empty because another dim is 0 still fill their span of the axis.
+  Tensor p(DType::kF32, {0, 2}), q(DType::kF32, {0, 4});
+  Tensor pq = output(DType::kF32, {0, 6});
+  EXPECT_TRUE(run_kernel(OpKind::kConcat, AxisAttrs{1}, {&p, &q}, {&pq}).ok());
 }
 
 TEST(SplitTest, IntoSizes) {

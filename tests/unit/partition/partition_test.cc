@@ -212,6 +212,26 @@ TEST(PartitionTest, SizesPassedAsGraphInputsAreShapeNodes) {
   ASSERT_TRUE(g.ok()) << g.status().message();
 }
 
+TEST(PartitionTest, NodesWithoutAKernelOnTheDeviceStayInPyTorch) {
+  // On CUDA a node runs in an engine only if the registry has an accepting CUDA kernel for the IR
+  // op it becomes; which ops have one depends on the build, so the expectation asks the registry.
+  Builder b;
+  int32_t x = b.input("x");
+  int32_t e = b.op("e", "aten.exp.default", {x});
+  b.output({e});
+  PartitionOptions o = opts();
+  o.device = DeviceKind::kCuda;
+  Partition p = partition_graph(b.g, o).value();
+  const bool cuda_exp = !kernels_for(OpKind::kExp, DeviceKind::kCuda).empty();
+  EXPECT_EQ(p.nodes[e].group >= 0, cuda_exp) << p.nodes[e].reason;
+  if (!cuda_exp) {
+    EXPECT_NE(p.nodes[e].reason.find("no cuda kernel for exp"), std::string::npos)
+        << p.nodes[e].reason;
+  }
+  Partition cpu = partition_graph(b.g, opts()).value();
+  EXPECT_GE(cpu.nodes[e].group, 0);  // the reference runs every op
+}
+
 TEST(PartitionTest, NumbersComputedInPyTorchAreNotEngineInputs) {
   // n = x.sum().item() runs in PyTorch and gives an unbacked size u0; the slice that uses it
   // cannot take a number as an engine input, so it stays in PyTorch and the exp after it does not.

@@ -1,0 +1,307 @@
+// The CUDA half of the runtime (compiled only when KILN_HAVE_CUDA): uploading an engine's constants
+// to a device, the device arena of an ExecutionContext, runs on the caller's stream, and CUDA graph
+// capture and replay per input-shape signature. docs/runtime.md describes the ownership rules.
+//
+// Every CUDA call is checked into a Status naming it. Nothing here synchronizes the device or uses
+// the legacy default stream on its own: uploads go through a private non-blocking stream that is
+// synchronized alone, runs queue everything on the caller's stream, and graphs are captured on a
+// private stream (capture only records, it runs nothing).
+//
+// Deliberately not here: the kernels (src/kernels/cuda), choosing them (the builder), and freeing
+// memory stream-ordered in destructors (a destructor has no stream that is sure to still exist,
+// so it uses cudaFree, which waits for work still using the memory).
+#if KILN_HAVE_CUDA
+
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "../kernels/cuda/check.h"
+#include "internal.h"
+
+namespace kiln {
+namespace {
+
+cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+
+int64_t align_up(int64_t n, int64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+
+// Makes the calling thread's stream capture mode relaxed for its lifetime, so that allocations
+// and synchronous uploads are allowed while another stream of this thread is being captured
+// (torch.cuda.graph captures in global mode).
+class RelaxedCaptureMode {
+ public:
+  RelaxedCaptureMode() { ok_ = cudaThreadExchangeStreamCaptureMode(&mode_) == cudaSuccess; }
+  ~RelaxedCaptureMode() {
+    if (ok_) cudaThreadExchangeStreamCaptureMode(&mode_);
+  }
+
+ private:
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
+  bool ok_ = false;
+};
+
+// Fails unless `ptr` is memory that kernels on CUDA device `device` can read (device or managed
+// memory of that device); `what` names the tensor ("input 'x'").
+Status check_device_pointer(const void* ptr, int device, const std::string& what) {
+  cudaPointerAttributes attrs{};
+  cudaError_t e = cudaPointerGetAttributes(&attrs, ptr);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky-free error so the next call does not see it
+    return invalid_argument(what, " is not CUDA memory (cudaPointerGetAttributes: ",
+                            cudaGetErrorString(e), ")");
+  }
+  if (attrs.type == cudaMemoryTypeHost || attrs.type == cudaMemoryTypeUnregistered) {
+    return invalid_argument(what, " is in host memory; this engine runs on cuda:", device,
+                            " and takes device pointers");
+  }
+  if (attrs.type == cudaMemoryTypeDevice && attrs.device != device) {
+    return invalid_argument(what, " is on cuda:", attrs.device, " but this run is on cuda:",
+                            device, " (the current device)");
+  }
+  return ok_status();
+}
+
+// Whether `stream` is being captured into a CUDA graph right now.
+Expected<bool> is_capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  KILN_CUDA_RETURN_IF_ERROR(cudaStreamIsCapturing(stream, &status));
+  if (status == cudaStreamCaptureStatusInvalidated) {
+    return invalid_argument("the stream's CUDA graph capture was invalidated before this run");
+  }
+  return status == cudaStreamCaptureStatusActive;
+}
+
+}  // namespace
+
+// ---- Engine constants ---------------------------------------------------------------------------
+
+Engine::DeviceWeights::~DeviceWeights() {
+  if (block == nullptr) return;
+  int previous = -1;
+  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
+                        cudaSetDevice(device) == cudaSuccess;
+  cudaFree(block);  // waits for kernels still reading the weights
+  if (switched) cudaSetDevice(previous);
+}
+
+Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const Graph& g,
+                                                                          int device) {
+  // 1. One block for all constants, each at an aligned offset.
+  auto weights = std::make_unique<DeviceWeights>();
+  weights->device = device;
+  weights->by_node.assign(g.nodes.size(), nullptr);
+  std::vector<int64_t> offsets(g.nodes.size(), -1);
+  int64_t total = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op != OpKind::kConstant) continue;
+    offsets[i] = total;
+    total += align_up(static_cast<int64_t>(g.nodes[i].attrs_as<ConstantAttrs>().data.size),
+                      kArenaAlignment);
+  }
+  if (total == 0) return weights;
+  RelaxedCaptureMode relaxed;
+  int previous = -1;
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&previous));
+  if (previous != device) KILN_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
+  // 2. Allocate and copy on a private non-blocking stream, then wait for that stream alone.
+  Status status = [&]() -> Status {
+    KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&weights->block, static_cast<size_t>(total)));
+    cudaStream_t upload = nullptr;
+    KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&upload, cudaStreamNonBlocking));
+    Status copied = ok_status();
+    for (size_t i = 0; i < g.nodes.size() && copied.ok(); ++i) {
+      if (offsets[i] < 0) continue;
+      const auto& data = g.nodes[i].attrs_as<ConstantAttrs>().data;
+      void* dst = static_cast<uint8_t*>(weights->block) + offsets[i];
+      weights->by_node[i] = dst;
+      if (data.size == 0) continue;
+      copied = cuda_status(
+          cudaMemcpyAsync(dst, data.data(), data.size, cudaMemcpyHostToDevice, upload),
+          "cudaMemcpyAsync(constant, host to device)");
+    }
+    Status synced = cuda_status(cudaStreamSynchronize(upload), "cudaStreamSynchronize(upload)");
+    cudaStreamDestroy(upload);
+    KILN_RETURN_IF_ERROR(copied);
+    return synced;
+  }();
+  if (previous != device) cudaSetDevice(previous);
+  if (!status.ok()) {
+    return status.with_context(str_cat("uploading ", total, " bytes of constants to cuda:",
+                                       device));
+  }
+  return weights;
+}
+
+// ---- ExecutionContext on CUDA -------------------------------------------------------------------
+
+ExecutionContext::CudaState::~CudaState() {
+  int previous = -1;
+  const bool switched = device >= 0 && cudaGetDevice(&previous) == cudaSuccess &&
+                        previous != device && cudaSetDevice(device) == cudaSuccess;
+  for (auto& [plan, exec] : graphs) {
+    if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+  }
+  if (arena != nullptr) cudaFree(arena);  // waits for work still using the arena
+  if (done_event != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(done_event));
+  if (capture_stream != nullptr) cudaStreamDestroy(as_stream(capture_stream));
+  if (switched) cudaSetDevice(previous);
+}
+
+Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
+                                  std::span<const TensorView> outputs, void* stream_handle,
+                                  bool own_arena, void* workspace) {
+  const Graph& g = engine_->graph();
+  const cudaStream_t stream = as_stream(stream_handle);
+
+  // 1. The device: the current one, the same for every run of this context.
+  int device = -1;
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
+  if (!cuda_) cuda_ = std::make_unique<CudaState>();
+  CudaState& state = *cuda_;
+  if (state.device >= 0 && state.device != device) {
+    return invalid_argument("this execution context runs on cuda:", state.device,
+                            " but the current device is cuda:", device);
+  }
+  state.device = device;
+
+  // 2. Every caller pointer must be memory of that device (queried in relaxed capture mode: the
+  //    query runs nothing, and torch captures in global mode).
+  {
+    RelaxedCaptureMode relaxed;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].numel() == 0) continue;
+      KILN_RETURN_IF_ERROR(check_device_pointer(
+          inputs[i].data, device, str_cat("input '", runtime_input_name(g, i), "'")));
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].numel() == 0) continue;
+      KILN_RETURN_IF_ERROR(check_device_pointer(
+          outputs[i].data, device, str_cat("output '", runtime_output_name(g, i), "'")));
+    }
+    if (!own_arena && plan.memory.arena_bytes != 0) {
+      KILN_RETURN_IF_ERROR(check_device_pointer(workspace, device, "workspace"));
+    }
+  }
+
+  // 3. The constants (uploaded once per engine and device) and whether the caller is capturing.
+  KILN_ASSIGN_OR_RETURN(std::span<void* const> constants, engine_->device_constants(device));
+  KILN_ASSIGN_OR_RETURN(bool capturing, is_capturing(stream));
+  const bool graphed = use_cuda_graphs_ && own_arena && !capturing;
+
+  // 4. The activation memory: the caller's workspace, or the context's arena. Work of the previous
+  //    run on another stream may still use the arena: this stream waits for it first (not while
+  //    capturing: a capture may not wait on an event recorded outside it; the caller orders that).
+  uint8_t* base = static_cast<uint8_t*>(workspace);
+  if (own_arena) {
+    if (state.has_last_run && state.last_stream != stream_handle && !capturing) {
+      KILN_CUDA_RETURN_IF_ERROR(
+          cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(state.done_event), 0));
+    }
+    const int64_t needed = graphed ? plan.staged_bytes : plan.memory.arena_bytes;
+    if (state.arena_bytes < needed) {
+      if (capturing) {
+        return invalid_argument(
+            "the activation arena must grow to ", needed, " bytes, which cannot happen while the "
+            "stream is being captured: run these input shapes once before capturing, or pass a "
+            "workspace");
+      }
+      // Stream-ordered: the old arena is freed after the work queued before on this stream, and
+      // every graph that holds its addresses goes (an in-flight graph is freed when it finishes).
+      for (auto& [p, exec] : state.graphs) {
+        if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+      }
+      state.graphs.clear();
+      if (state.arena != nullptr) {
+        KILN_CUDA_RETURN_IF_ERROR(cudaFreeAsync(state.arena, stream));
+        state.arena = nullptr;
+        state.arena_bytes = 0;
+      }
+      KILN_CUDA_RETURN_IF_ERROR(cudaMallocAsync(&state.arena, static_cast<size_t>(needed), stream));
+      state.arena_bytes = needed;
+    }
+    base = static_cast<uint8_t*>(state.arena);
+  }
+
+  // 5. The values. With graphs, inputs are read from the arena's staging buffers.
+  std::vector<TensorView> staged(inputs.begin(), inputs.end());
+  if (graphed) {
+    for (size_t i = 0; i < staged.size(); ++i) staged[i].data = base + plan.staging_offsets[i];
+  }
+  std::vector<TensorView> views = runtime_bind_values(g, plan, base, staged, constants);
+
+  // 6. The nodes: replay the plan's graph (capturing it on first use), or launch them.
+  bool launched = false;
+  if (graphed) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].nbytes() == 0) continue;
+      KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(staged[i].data, inputs[i].data, inputs[i].nbytes(),
+                                                cudaMemcpyDeviceToDevice, stream));
+    }
+    auto it = state.graphs.find(&plan);
+    if (it == state.graphs.end()) {
+      if (state.capture_stream == nullptr) {
+        cudaStream_t s = nullptr;
+        KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+        state.capture_stream = s;
+      }
+      const cudaStream_t cs = as_stream(state.capture_stream);
+      cudaGraph_t graph = nullptr;
+      cudaGraphExec_t exec = nullptr;
+      Status captured = [&]() -> Status {
+        KILN_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
+        Status ran = runtime_run_nodes(*engine_, plan, views, state.capture_stream);
+        cudaError_t ended = cudaStreamEndCapture(cs, &graph);
+        KILN_RETURN_IF_ERROR(ran);
+        KILN_CUDA_RETURN_IF_ERROR(ended);
+        KILN_CUDA_RETURN_IF_ERROR(cudaGraphInstantiate(&exec, graph, 0));
+        return ok_status();
+      }();
+      if (graph != nullptr) cudaGraphDestroy(graph);
+      if (!captured.ok()) {
+        cudaGetLastError();  // a failed capture may leave a launch error behind
+        std::fprintf(stderr,
+                     "kiln: warning: CUDA graph capture failed, running this shape signature "
+                     "with plain launches: %s\n",
+                     captured.message().c_str());
+        exec = nullptr;
+      } else {
+        ++state.graphs_captured;
+      }
+      it = state.graphs.emplace(&plan, exec).first;
+    }
+    if (it->second != nullptr) {
+      KILN_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(static_cast<cudaGraphExec_t>(it->second), stream));
+      launched = true;
+    }
+  }
+  if (!launched) KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, stream_handle));
+
+  // 7. The outputs, copied into the caller's buffers on the stream.
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const TensorView& from = views[g.outputs[i]];
+    if (from.nbytes() == 0) continue;
+    KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(outputs[i].data, from.data, from.nbytes(),
+                                              cudaMemcpyDeviceToDevice, stream));
+  }
+
+  // 8. Remember where the arena was last used, for the next run on another stream.
+  if (own_arena && !capturing) {
+    if (state.done_event == nullptr) {
+      cudaEvent_t e = nullptr;
+      KILN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+      state.done_event = e;
+    }
+    KILN_CUDA_RETURN_IF_ERROR(cudaEventRecord(static_cast<cudaEvent_t>(state.done_event), stream));
+    state.last_stream = stream_handle;
+    state.has_last_run = true;
+  }
+  return ok_status();
+}
+
+}  // namespace kiln
+
+#endif  // KILN_HAVE_CUDA

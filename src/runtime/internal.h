@@ -1,0 +1,54 @@
+// Pieces the runtime's CPU files (engine.cc, execution_context.cc) share with its CUDA file
+// (cuda_runtime.cc, compiled only when KILN_HAVE_CUDA). Nothing here names a CUDA type: handles
+// are void*, so the CPU build sees the same layouts.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/runtime.h"
+
+namespace kiln {
+
+// One device's copy of an engine's constants: one allocation, each constant at an aligned offset.
+struct Engine::DeviceWeights {
+  int device = -1;
+  void* block = nullptr;        // cudaMalloc'd; freed by the destructor
+  std::vector<void*> by_node;   // per node: its constant's device address, or null
+  ~DeviceWeights();             // cuda_runtime.cc (a no-op stub without CUDA)
+};
+
+// A context's device state, created on its first CUDA run.
+struct ExecutionContext::CudaState {
+  int device = -1;
+  void* arena = nullptr;  // cudaMallocAsync'd on a run's stream; freed by the destructor
+  int64_t arena_bytes = 0;
+  void* capture_stream = nullptr;  // private non-blocking stream that graphs are captured on
+  void* done_event = nullptr;      // recorded after each run that used the arena
+  void* last_stream = nullptr;     // the stream of that run
+  bool has_last_run = false;
+  // Per plan: its instantiated CUDA graph (cudaGraphExec_t), or null after a failed capture.
+  std::map<const ExecutionPlan*, void*> graphs;
+  int64_t graphs_captured = 0;
+  ~CudaState();  // cuda_runtime.cc (a no-op stub without CUDA)
+};
+
+std::string runtime_node_context(const Graph& g, size_t i);
+std::string runtime_input_name(const Graph& g, size_t i);
+std::string runtime_output_name(const Graph& g, size_t i);
+
+// One view per graph value: shapes and dtypes from `plan`; data in the arena at `base` for
+// planned values, the caller's `inputs` for graph inputs, `constants[node]` for constant outputs.
+std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan& plan,
+                                            uint8_t* base, std::span<const TensorView> inputs,
+                                            std::span<void* const> constants);
+
+// Runs the nodes of `engine` in order on `values`, passing `stream` to every kernel. Constant
+// nodes launch nothing (their views already point at their data).
+Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
+                         std::span<const TensorView> values, void* stream);
+
+}  // namespace kiln

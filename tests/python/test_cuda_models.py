@@ -1,0 +1,61 @@
+"""Whole models on the GPU (gpu-marked: the GPU machine runs them through scripts/gpu-check).
+
+A model on CUDA compiles for CUDA (the device follows the model); ops without a CUDA kernel yet
+stay in PyTorch, and the rest run as kiln engines on torch's current stream. fp32 against eager in
+fp32; fp16 against eager in fp16 with cosine >= 0.999."""
+
+import pytest
+import torch
+import torchvision
+
+import kiln
+from kiln_testing import engine_count
+
+pytestmark = pytest.mark.gpu
+
+
+def _cosine(a, b):
+    a, b = a.double().flatten(), b.double().flatten()
+    return float(torch.dot(a, b) / (a.norm() * b.norm()))
+
+
+def _first(out):
+    while isinstance(out, (list, tuple)):
+        out = out[0]
+    return out
+
+
+def _bert():
+    import transformers
+
+    cfg = transformers.BertConfig(vocab_size=128, hidden_size=64, num_hidden_layers=2,
+                                  num_attention_heads=4, intermediate_size=128,
+                                  max_position_embeddings=64, return_dict=False)
+    return transformers.BertModel(cfg)
+
+
+def _case(name, dtype):
+    torch.manual_seed(0)
+    if name == "resnet18":
+        model, x = torchvision.models.resnet18(), torch.randn(2, 3, 64, 64)
+    else:
+        model, x = _bert(), torch.randint(0, 128, (2, 16))
+    model = model.eval().cuda().to(dtype)
+    x = x.cuda().to(dtype) if x.is_floating_point() else x.cuda()
+    return model, x
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("name", ["resnet18", "bert"])
+def test_model_on_cuda(name, dtype):
+    model, x = _case(name, dtype)
+    gm = kiln.compile(model, inputs=[x], min_block_size=1)
+    assert engine_count(gm) >= 1
+    print(gm.kiln_report.splitlines()[0])
+    with torch.no_grad():
+        got, want = _first(gm(x)), _first(model(x))
+    assert got.device == want.device and got.dtype == want.dtype and got.shape == want.shape
+    c = _cosine(got.float(), want.float())
+    assert c >= (0.9999 if dtype == torch.float32 else 0.999), f"cosine {c}"
+    if dtype == torch.float32:
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3)

@@ -1,0 +1,116 @@
+"""kiln::execute_engine on CUDA: a tiny model compiled with device="cuda" against eager, on torch's
+current stream, under torch.cuda.graph capture, with kiln's own CUDA graphs, and the errors for
+tensors on the wrong device. Everything here needs a CUDA device (gpu marker)."""
+
+import pytest
+import torch
+
+import kiln
+from kiln_testing import assert_outputs_close, engine_count
+
+pytestmark = pytest.mark.gpu
+
+
+class Tiny(torch.nn.Module):
+    """x * 2 + 1, then relu: constants, mul, add and relu in one engine."""
+
+    def forward(self, x):
+        return torch.relu(x * 2 + 1)
+
+
+def _compile(model, example, **settings):
+    trt = kiln.compile(model, inputs=[example], device="cuda", min_block_size=1,
+                       require_full_compilation=True, **settings)
+    assert engine_count(trt) >= 1
+    return trt
+
+
+@pytest.fixture(autouse=True)
+def _default_cudagraphs_mode():
+    yield
+    kiln.runtime.set_cudagraphs_mode(None)
+
+
+def test_matches_eager_without_host_copies():
+    torch.manual_seed(0)
+    model = Tiny().eval().cuda()
+    x = torch.randn(4, 33, device="cuda")
+    trt = _compile(model, x)
+    with torch.no_grad():
+        y = trt(x)
+        assert y.device == x.device  # outputs allocated on the inputs' device
+        assert_outputs_close(y, model(x))
+        x2 = torch.randn(4, 33, device="cuda")
+        assert_outputs_close(trt(x2), model(x2))
+
+
+def test_runs_on_the_current_stream():
+    torch.manual_seed(1)
+    model = Tiny().eval().cuda()
+    x = torch.randn(8, 16, device="cuda")
+    trt = _compile(model, x)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.no_grad(), torch.cuda.stream(side):
+        for _ in range(3):
+            y = trt(x)
+    torch.cuda.current_stream().wait_stream(side)
+    assert_outputs_close(y, model(x))
+
+
+def test_under_torch_cuda_graph_capture():
+    torch.manual_seed(2)
+    model = Tiny().eval().cuda()
+    static_x = torch.randn(4, 64, device="cuda")
+    trt = _compile(model, static_x)
+    with torch.no_grad():
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up (uploads the constants) before capture
+            trt(static_x)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_y = trt(static_x)
+        for seed in range(3):
+            static_x.copy_(torch.randn(4, 64, device="cuda", generator=torch.Generator(
+                device="cuda").manual_seed(seed)))
+            graph.replay()
+            torch.cuda.synchronize()
+            assert_outputs_close(static_y, model(static_x))
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_kiln_cuda_graphs_on_and_off_agree(graphs):
+    torch.manual_seed(3)
+    model = Tiny().eval().cuda()
+    x = torch.randn(4, 32, device="cuda")
+    trt = _compile(model, x)
+    kiln.runtime.set_cudagraphs_mode(graphs)
+    with torch.no_grad():
+        for _ in range(3):
+            x = torch.randn(4, 32, device="cuda")
+            assert_outputs_close(trt(x), model(x))
+
+
+def test_dynamic_batch_on_cuda_with_graphs():
+    torch.manual_seed(4)
+    model = Tiny().eval().cuda()
+    spec = kiln.Input(min_shape=(1, 8), opt_shape=(4, 8), max_shape=(32, 8))
+    trt = kiln.compile(model, inputs=[spec], device="cuda", min_block_size=1,
+                       require_full_compilation=True)
+    kiln.runtime.set_cudagraphs_mode(True)
+    with torch.no_grad():
+        for n in (4, 32, 1, 4, 32):
+            x = torch.randn(n, 8, device="cuda")
+            assert_outputs_close(trt(x), model(x))
+
+
+def test_cuda_engine_with_cpu_input_names_the_input():
+    model = Tiny().eval().cuda()
+    x = torch.randn(2, 8, device="cuda")
+    trt = _compile(model, x)
+    engine = next(n for n in trt.graph.nodes if n.target is torch.ops.kiln.execute_engine.default)
+    blob = getattr(trt, engine.args[1].target)
+    with pytest.raises(ValueError, match="runs on CUDA, but its input '.*' is on cpu"):
+        torch.ops.kiln.execute_engine([torch.randn(2, 8)], blob, engine.args[2])
