@@ -92,6 +92,10 @@ if(KILN_HAVE_CUDA)
         IMPORTED_LOCATION "${KILN_CUBLASLT_WHEEL_LIBRARY}"
         INTERFACE_INCLUDE_DIRECTORIES "${kiln_stage}")
       set(KILN_HAVE_CUBLASLT ON)
+      # Installed binaries (the kiln CLI in .venv/bin) find it through their rpath: a library
+      # linked by full path does not count as a link directory for *_USE_LINK_PATH.
+      get_filename_component(kiln_cublaslt_dir "${KILN_CUBLASLT_WHEEL_LIBRARY}" DIRECTORY)
+      list(APPEND CMAKE_INSTALL_RPATH "${kiln_cublaslt_dir}")
       message(STATUS "kiln: cuBLASLt from the Python environment (${KILN_CUBLASLT_WHEEL_LIBRARY})")
     endif()
   endif()

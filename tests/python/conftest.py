@@ -2,7 +2,9 @@
 GPU machine runs them through scripts/gpu-check. A CUDA *build* is not enough: CI compiles the CUDA
 sources whenever nvcc is found, on machines without a GPU."""
 
+import logging
 import pathlib
+import warnings
 
 import pytest
 
@@ -23,3 +25,32 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+class _Compiles(logging.Handler):
+    """Counts kiln's "compiled N engine(s)" log lines: one per compiled graph."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.count = 0
+
+    def emit(self, record):
+        if record.getMessage().startswith("kiln: compiled"):
+            self.count += 1
+
+
+@pytest.fixture
+def compiles():
+    import torch
+
+    torch._dynamo.reset()
+    logger = logging.getLogger("kiln")
+    handler, level = _Compiles(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    with warnings.catch_warnings():  # a graph that silently ran eagerly would pass the numerics
+        warnings.filterwarnings("error", message=r"kiln: .*(failed to build|runs eagerly)")
+        yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+    torch._dynamo.reset()

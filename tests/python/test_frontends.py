@@ -6,11 +6,9 @@ the same whichever frontend is used."""
 
 import logging
 import os
-import pathlib
 import subprocess
 import sys
 import textwrap
-import warnings
 
 import pytest
 import torch
@@ -59,33 +57,6 @@ SETTINGS = {"unsupported": {"min_block_size": 1}}  # its two blocks are small
 
 def _script_engines(script) -> int:
     return str(script.inlined_graph).count("kiln::execute_engine")
-
-
-class _Compiles(logging.Handler):
-    """Counts kiln's "compiled N engine(s)" log lines: one per compiled graph."""
-
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.count = 0
-
-    def emit(self, record):
-        if record.getMessage().startswith("kiln: compiled"):
-            self.count += 1
-
-
-@pytest.fixture
-def compiles():
-    torch._dynamo.reset()
-    logger = logging.getLogger("kiln")
-    handler, level = _Compiles(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    with warnings.catch_warnings():  # a graph that silently ran eagerly would pass the numerics
-        warnings.filterwarnings("error", message=r"kiln: .*(failed to build|runs eagerly)")
-        yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-    torch._dynamo.reset()
 
 
 # ---- TorchScript ---------------------------------------------------------------------------------
@@ -152,6 +123,17 @@ def test_kiln_save_torchscript_from_any_frontend(tmp_path):
         kiln.load(bad)
     with pytest.raises(FileNotFoundError, match="no file"):
         kiln.load(tmp_path / "missing.ts")
+
+
+def test_torch_without_torchscript_gets_a_clear_error(monkeypatch):
+    import torch._export.converter as converter
+
+    monkeypatch.delattr(converter, "TS2EPConverter")
+    with pytest.raises(RuntimeError, match="cannot convert TorchScript.*ir='dynamo'"):
+        kiln.ts.compile(torch.nn.ReLU(), [torch.randn(2)])
+    monkeypatch.delattr(torch.jit, "script")
+    with pytest.raises(RuntimeError, match="has no TorchScript"):
+        kiln.compile(torch.nn.ReLU(), ir="ts", inputs=[torch.randn(2)])
 
 
 def test_ts_errors_are_clear():
@@ -256,10 +238,17 @@ def test_torch_compile_reduce_overhead_on_cuda(compiles):
     torch.manual_seed(0)
     model = Mlp().eval().cuda()
     compiled = torch.compile(model, backend="kiln", mode="reduce-overhead")
+    from kiln.runtime._execute_engine import _ENGINES
+
+    def captured():
+        return sum(c.cuda_graphs_captured for e in _ENGINES.values() for c in e.contexts.values())
+
+    before = captured()
     with torch.no_grad():
         for n in (3, 3, 7):
             x = torch.randn(n, 8, device="cuda")
             assert_outputs_close(compiled(x), model(x), **TOL)
+    assert captured() > before  # kiln's CUDA-graph runtime ran the engines
 
 
 # ---- the same settings, logging and reports everywhere -------------------------------------------

@@ -3,7 +3,6 @@ compiled graphs, a new shape recompiles, options are CompilationSettings, and th
 through the torch_dynamo_backends entry point in a process that never imports kiln."""
 
 import importlib.metadata
-import logging
 import os
 import pathlib
 import subprocess
@@ -18,29 +17,6 @@ import kiln  # registers the backend
 from kiln_testing import assert_outputs_close
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-class _Compiles(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.count = 0
-
-    def emit(self, record):
-        if record.getMessage().startswith("kiln: compiled"):
-            self.count += 1
-
-
-@pytest.fixture
-def compiles():
-    torch._dynamo.reset()
-    logger = logging.getLogger("kiln")
-    handler, level = _Compiles(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-    torch._dynamo.reset()
 
 
 class WithBreak(torch.nn.Module):
