@@ -20,6 +20,9 @@ std::span<const Kernel> cuda_movement_kernels();     // movement.cu
 std::span<const Kernel> cuda_index_kernels();        // movement_index.cu (take, gather)
 std::span<const Kernel> cuda_pool_kernels();         // pool.cu
 std::span<const Kernel> cuda_resize_kernels();       // resize.cu
+std::span<const Kernel> cuda_conv_kernels();         // conv.cu (conv, conv_transpose)
+std::span<const Kernel> cuda_attention_kernels();    // attention.cu
+std::span<const Kernel> cuda_topk_kernels();         // topk.cu
 
 inline std::vector<std::span<const Kernel>> cuda_kernel_families() {
   return {
@@ -33,6 +36,9 @@ inline std::vector<std::span<const Kernel>> cuda_kernel_families() {
       cuda_index_kernels(),
       cuda_pool_kernels(),
       cuda_resize_kernels(),
+      cuda_conv_kernels(),
+      cuda_attention_kernels(),
+      cuda_topk_kernels(),
   };
 }
 

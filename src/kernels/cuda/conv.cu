@@ -1,0 +1,368 @@
+// CUDA kernels for conv and conv_transpose with 1 to 3 spatial dims, groups, stride, padding,
+// dilation, output_padding and an optional bias, with the reference's semantics
+// (src/kernels/reference/conv.cc): NCHW / NCDHW, weight [O, C/g, *k] for conv and [C, O/g, *k]
+// for conv_transpose, torch's output-size formulas. The spatial dims are right-aligned into three
+// (leading ones of size 1), as in the reference.
+//
+// These are the correctness fallbacks: one thread per output element, an f32 accumulator that
+// starts at the bias (as the reference's does) and adds every tap that lands inside the input;
+// conv_transpose gathers instead of scattering (input position i reaches output
+// o = i * stride - pad + tap * dilation, so i = (o + pad - tap * dilation) / stride where that
+// divides exactly). The reference sums in another order (im2col + blocked GEMM), so results agree
+// to f32 rounding, not bit for bit; f16/bf16 are rounded once. f32, f16 and bf16.
+//
+// Deliberately not here: cuDNN, implicit-GEMM or tensor-core paths, channels-last layouts, and
+// padding modes other than zeros (the importer emits a pad op).
+#include <algorithm>
+#include <cmath>
+
+#include "dtype.cuh"
+#include "families.h"
+#include "movement.cuh"
+
+namespace kiln {
+namespace {
+
+using cuda::store_as;
+using cuda::to_float;
+using cuda_move::shape_text;
+
+constexpr int kThreads = 256;
+constexpr int64_t kMaxBlocks = int64_t{1} << 20;
+
+// Geometry of one convolution, passed by value. For conv_transpose `in` and `out` keep their
+// meaning (x's and the output's spatial sizes).
+struct ConvParams {
+  int64_t n, c_in, c_out, groups;
+  int64_t in[3], out[3], k[3];
+  int64_t stride[3], pad[3], dil[3];
+};
+
+// ---- Kernels ------------------------------------------------------------------------------------
+
+// y[b, co, o] = bias[co] + sum over ci in co's group and taps t of
+//   w[co, ci, t] * x[b, ci, o * s - p + t * d] (taps landing in the padding add nothing).
+template <typename T>
+__global__ void conv_kernel(const T* __restrict__ x, const T* __restrict__ w,
+                            const T* __restrict__ bias, T* __restrict__ y, int64_t total,
+                            ConvParams p) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t k_size = p.k[0] * p.k[1] * p.k[2];
+  const int64_t cg = p.c_in / p.groups, og = p.c_out / p.groups;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
+       e += step) {
+    const int64_t ow = e % p.out[2];
+    int64_t t = e / p.out[2];
+    const int64_t oh = t % p.out[1];
+    t /= p.out[1];
+    const int64_t od = t % p.out[0];
+    t /= p.out[0];
+    const int64_t co = t % p.c_out, b = t / p.c_out;
+    const int64_t g = co / og;
+    float acc = bias != nullptr ? to_float(bias[co]) : 0.0f;
+    for (int64_t cl = 0; cl < cg; ++cl) {
+      const int64_t ci = g * cg + cl;
+      const T* xp = x + (b * p.c_in + ci) * in_plane;
+      const T* wp = w + (co * cg + cl) * k_size;
+      for (int64_t kd = 0; kd < p.k[0]; ++kd) {
+        const int64_t id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
+        if (id < 0 || id >= p.in[0]) continue;
+        for (int64_t kh = 0; kh < p.k[1]; ++kh) {
+          const int64_t ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
+          if (ih < 0 || ih >= p.in[1]) continue;
+          const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+          const T* wrow = wp + (kd * p.k[1] + kh) * p.k[2];
+          for (int64_t kw = 0; kw < p.k[2]; ++kw) {
+            const int64_t iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
+            if (iw < 0 || iw >= p.in[2]) continue;
+            acc = fmaf(to_float(wrow[kw]), to_float(row[iw]), acc);
+          }
+        }
+      }
+    }
+    y[e] = store_as<T>(acc);
+  }
+}
+
+// Input index i along one dim that reaches output o through tap t, or -1: o = i * s - p + t * d.
+__device__ __forceinline__ int64_t transpose_source(int64_t o, int64_t t, int64_t s, int64_t pad,
+                                                    int64_t d, int64_t n) {
+  const int64_t num = o + pad - t * d;
+  if (num < 0 || num % s != 0) return -1;
+  const int64_t i = num / s;
+  return i < n ? i : -1;
+}
+
+// y[b, co, o] = bias[co] + sum over ci in co's group and taps t reaching o of
+//   w[ci, co % (C_out / groups), t] * x[b, ci, i].
+template <typename T>
+__global__ void conv_transpose_kernel(const T* __restrict__ x, const T* __restrict__ w,
+                                      const T* __restrict__ bias, T* __restrict__ y,
+                                      int64_t total, ConvParams p) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t k_size = p.k[0] * p.k[1] * p.k[2];
+  const int64_t cg = p.c_in / p.groups, og = p.c_out / p.groups;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
+       e += step) {
+    const int64_t ow = e % p.out[2];
+    int64_t t = e / p.out[2];
+    const int64_t oh = t % p.out[1];
+    t /= p.out[1];
+    const int64_t od = t % p.out[0];
+    t /= p.out[0];
+    const int64_t co = t % p.c_out, b = t / p.c_out;
+    const int64_t g = co / og, col = co % og;
+    float acc = bias != nullptr ? to_float(bias[co]) : 0.0f;
+    for (int64_t cl = 0; cl < cg; ++cl) {
+      const int64_t ci = g * cg + cl;
+      const T* xp = x + (b * p.c_in + ci) * in_plane;
+      const T* wp = w + (ci * og + col) * k_size;
+      for (int64_t kd = 0; kd < p.k[0]; ++kd) {
+        const int64_t id = transpose_source(od, kd, p.stride[0], p.pad[0], p.dil[0], p.in[0]);
+        if (id < 0) continue;
+        for (int64_t kh = 0; kh < p.k[1]; ++kh) {
+          const int64_t ih = transpose_source(oh, kh, p.stride[1], p.pad[1], p.dil[1], p.in[1]);
+          if (ih < 0) continue;
+          const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+          const T* wrow = wp + (kd * p.k[1] + kh) * p.k[2];
+          for (int64_t kw = 0; kw < p.k[2]; ++kw) {
+            const int64_t iw = transpose_source(ow, kw, p.stride[2], p.pad[2], p.dil[2], p.in[2]);
+            if (iw < 0) continue;
+            acc = fmaf(to_float(wrow[kw]), to_float(row[iw]), acc);
+          }
+        }
+      }
+    }
+    y[e] = store_as<T>(acc);
+  }
+}
+
+// ---- Host: validation (as the reference's) ------------------------------------------------------
+
+// Every required input (the first `required`) and every output has a device buffer unless it is
+// empty; a later input with a null buffer is an absent optional one.
+Status check_device_buffers(std::string_view op, const KernelArgs& args, size_t required) {
+  for (size_t i = 0; i < args.inputs.size() && i < required; ++i) {
+    if (args.inputs[i].data == nullptr && args.inputs[i].numel() > 0) {
+      return invalid_argument(op, ": input ", i, " has no device buffer");
+    }
+  }
+  for (size_t i = 0; i < args.outputs.size(); ++i) {
+    if (args.outputs[i].data == nullptr && args.outputs[i].numel() > 0) {
+      return invalid_argument(op, ": output ", i, " has no device buffer");
+    }
+  }
+  return ok_status();
+}
+
+// One entry per spatial dim, or empty for `fallback` everywhere; right-aligned into out[3].
+Status read_spatial(std::string_view op, std::string_view name, const std::vector<int64_t>& v,
+                    size_t nsp, int64_t fallback, int64_t min_value, int64_t* out) {
+  if (!v.empty() && v.size() != nsp) {
+    return invalid_argument(op, ": ", name, " has ", v.size(), " entries for ", nsp,
+                            " spatial dims");
+  }
+  for (size_t i = 0; i < nsp; ++i) {
+    const int64_t x = v.empty() ? fallback : v[i];
+    if (x < min_value) {
+      return invalid_argument(op, ": ", name, "[", i, "] = ", x, ", expected >= ", min_value);
+    }
+    out[3 - nsp + i] = x;
+  }
+  return ok_status();
+}
+
+// x[N, C, *sp], w[A, B, *k], bias[bias_len]?, output of x's rank; fills sizes and spatial dims.
+Status conv_operands(std::string_view op, const KernelArgs& args, ConvParams& p, size_t& nsp) {
+  if (args.inputs.size() < 2 || args.inputs.size() > 3 || args.outputs.size() != 1) {
+    return invalid_argument(op, ": expected 2 or 3 inputs and 1 output, got ", args.inputs.size(),
+                            " and ", args.outputs.size());
+  }
+  KILN_RETURN_IF_ERROR(check_device_buffers(op, args, 2));
+  const TensorView& x = args.inputs[0];
+  const TensorView& w = args.inputs[1];
+  const TensorView& out = args.outputs[0];
+  if (x.dtype != DType::kF32 && x.dtype != DType::kF16 && x.dtype != DType::kBF16) {
+    return unsupported(op, ": the CUDA kernel takes f32, f16 or bf16, got ", dtype_name(x.dtype));
+  }
+  if (w.dtype != x.dtype || out.dtype != x.dtype ||
+      (args.inputs.size() == 3 && args.inputs[2].data != nullptr &&
+       args.inputs[2].dtype != x.dtype)) {
+    return invalid_argument(op, ": weight, bias and output must have x's dtype ",
+                            dtype_name(x.dtype));
+  }
+  if (x.shape.size() < 3 || x.shape.size() > 5 || w.shape.size() != x.shape.size() ||
+      out.shape.size() != x.shape.size()) {
+    return invalid_argument(op, ": expected x[N, C, *spatial] with 1 to 3 spatial dims and a ",
+                            "weight and output of its rank, got x", shape_text(x.shape),
+                            ", weight", shape_text(w.shape), ", output", shape_text(out.shape));
+  }
+  nsp = x.shape.size() - 2;
+  for (int d = 0; d < 3; ++d) {
+    p.in[d] = p.out[d] = p.k[d] = p.stride[d] = p.dil[d] = 1;
+    p.pad[d] = 0;
+  }
+  for (size_t i = 0; i < nsp; ++i) {
+    p.in[3 - nsp + i] = x.shape[2 + i];
+    p.k[3 - nsp + i] = w.shape[2 + i];
+    p.out[3 - nsp + i] = out.shape[2 + i];
+  }
+  p.n = x.shape[0];
+  p.c_in = x.shape[1];
+  p.c_out = out.shape[1];
+  if (args.inputs.size() == 3 && args.inputs[2].data != nullptr &&
+      args.inputs[2].shape != ConcreteShape{p.c_out}) {
+    return invalid_argument(op, ": bias", shape_text(args.inputs[2].shape), ", expected [",
+                            p.c_out, "]");
+  }
+  return ok_status();
+}
+
+// ---- Host: launch -------------------------------------------------------------------------------
+
+Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
+                   const ConvParams& p) {
+  const TensorView& x = args.inputs[0];
+  const TensorView& y = args.outputs[0];
+  const int64_t total = y.numel();
+  if (total == 0) return ok_status();
+  const void* bias =
+      args.inputs.size() == 3 && args.inputs[2].data != nullptr ? args.inputs[2].data : nullptr;
+  const unsigned blocks =
+      static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks));
+  cudaStream_t stream = cuda_move::stream_of(args);
+  KILN_RETURN_IF_ERROR(cuda::visit_float_dtype(x.dtype, op, [&](auto tag) -> Status {
+    using T = typename decltype(tag)::type;
+    const T* xp = static_cast<const T*>(x.data);
+    const T* wp = static_cast<const T*>(args.inputs[1].data);
+    const T* bp = static_cast<const T*>(bias);
+    T* yp = static_cast<T*>(y.data);
+    if (transpose) {
+      conv_transpose_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, yp, total, p);
+    } else {
+      conv_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, yp, total, p);
+    }
+    return ok_status();
+  }));
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  return ok_status();
+}
+
+// ---- Entries ------------------------------------------------------------------------------------
+
+Status conv_run(const KernelArgs& args) {
+  // 1. Operands and attributes; the output size must follow torch's formula.
+  const ConvAttrs& at = args.node.attrs_as<ConvAttrs>();
+  ConvParams p{};
+  size_t nsp = 0;
+  KILN_RETURN_IF_ERROR(conv_operands("conv", args, p, nsp));
+  KILN_RETURN_IF_ERROR(read_spatial("conv", "stride", at.stride, nsp, 1, 1, p.stride));
+  KILN_RETURN_IF_ERROR(read_spatial("conv", "padding", at.padding, nsp, 0, 0, p.pad));
+  KILN_RETURN_IF_ERROR(read_spatial("conv", "dilation", at.dilation, nsp, 1, 1, p.dil));
+  const TensorView& x = args.inputs[0];
+  const TensorView& w = args.inputs[1];
+  const TensorView& out = args.outputs[0];
+  p.groups = at.groups;
+  if (p.groups < 1 || p.c_in % p.groups != 0 || w.shape[0] != p.c_out ||
+      p.c_out % p.groups != 0 || w.shape[1] != p.c_in / p.groups) {
+    return invalid_argument("conv: x", shape_text(x.shape), ", weight", shape_text(w.shape),
+                            " and output", shape_text(out.shape), " do not fit groups = ",
+                            p.groups,
+                            " (expected weight [O, C/groups, *k] with O and C divisible)");
+  }
+  ConcreteShape expected = {p.n, p.c_out};
+  for (size_t i = 0; i < nsp; ++i) {
+    const size_t d = 3 - nsp + i;
+    const int64_t span = p.in[d] + 2 * p.pad[d] - p.dil[d] * (p.k[d] - 1) - 1;
+    expected.push_back(span < 0 ? 0 : span / p.stride[d] + 1);
+  }
+  if (out.shape != expected) {
+    return invalid_argument("conv: output", shape_text(out.shape), ", expected",
+                            shape_text(expected), " for x", shape_text(x.shape), " and weight",
+                            shape_text(w.shape));
+  }
+  // 2. One thread per output element.
+  return launch_conv("conv", false, args, p);
+}
+
+Status conv_transpose_run(const KernelArgs& args) {
+  // 1. Operands and attributes: out = (in - 1) * s - 2p + d * (k - 1) + output_padding + 1.
+  const ConvTransposeAttrs& at = args.node.attrs_as<ConvTransposeAttrs>();
+  ConvParams p{};
+  size_t nsp = 0;
+  int64_t out_pad[3] = {0, 0, 0};
+  KILN_RETURN_IF_ERROR(conv_operands("conv_transpose", args, p, nsp));
+  KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "stride", at.stride, nsp, 1, 1, p.stride));
+  KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "padding", at.padding, nsp, 0, 0, p.pad));
+  KILN_RETURN_IF_ERROR(
+      read_spatial("conv_transpose", "output_padding", at.output_padding, nsp, 0, 0, out_pad));
+  KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "dilation", at.dilation, nsp, 1, 1, p.dil));
+  const TensorView& x = args.inputs[0];
+  const TensorView& w = args.inputs[1];
+  const TensorView& out = args.outputs[0];
+  p.groups = at.groups;
+  if (p.groups < 1 || p.c_in % p.groups != 0 || w.shape[0] != p.c_in ||
+      w.shape[1] * p.groups != p.c_out) {
+    return invalid_argument("conv_transpose: x", shape_text(x.shape), ", weight",
+                            shape_text(w.shape), " and output", shape_text(out.shape),
+                            " do not fit groups = ", p.groups,
+                            " (expected weight [C_in, C_out/groups, *k])");
+  }
+  ConcreteShape expected = {p.n, p.c_out};
+  for (size_t i = 0; i < nsp; ++i) {
+    const size_t d = 3 - nsp + i;
+    if (out_pad[d] >= std::max(p.stride[d], p.dil[d])) {
+      return invalid_argument("conv_transpose: output_padding[", i, "] = ", out_pad[d],
+                              " must be smaller than stride or dilation");
+    }
+    expected.push_back((p.in[d] - 1) * p.stride[d] - 2 * p.pad[d] + p.dil[d] * (p.k[d] - 1) +
+                       out_pad[d] + 1);
+  }
+  if (out.shape != expected) {
+    return invalid_argument("conv_transpose: output", shape_text(out.shape), ", expected",
+                            shape_text(expected), " for x", shape_text(x.shape), " and weight",
+                            shape_text(w.shape));
+  }
+  // 2. One thread per output element, gathering the taps that reach it.
+  return launch_conv("conv_transpose", true, args, p);
+}
+
+bool conv_accepts(const Node& node, std::span<const TensorType> input_types, std::string* why) {
+  std::vector<const TensorType*> inputs;
+  std::vector<TensorType> outputs;
+  if (!cuda_move::typed_node(node, input_types, INT64_MAX, inputs, outputs, why)) return false;
+  if (inputs.size() < 2 || inputs[0] == nullptr || inputs[1] == nullptr) {
+    return cuda_move::refuse(why, "expected x and weight inputs");
+  }
+  const DType t = inputs[0]->dtype;
+  if (t != DType::kF32 && t != DType::kF16 && t != DType::kBF16) {
+    return cuda_move::refuse(why, str_cat("input is ", dtype_name(t),
+                                          "; the CUDA kernel takes f32, f16 or bf16"));
+  }
+  for (const TensorType* in : inputs) {
+    if (in != nullptr && in->dtype != t) {
+      return cuda_move::refuse(why, str_cat("mixed input dtypes (", dtype_name(t), " and ",
+                                            dtype_name(in->dtype), ")"));
+    }
+  }
+  const size_t rank = inputs[0]->shape.size();
+  if (rank < 3 || rank > 5) {
+    return cuda_move::refuse(why, str_cat("input rank ", rank,
+                                          "; the CUDA kernel takes 1 to 3 spatial dims"));
+  }
+  return true;
+}
+
+const Kernel kConvKernels[] = {
+    {"cuda.conv", OpKind::kConv, DeviceKind::kCuda, 1, &conv_accepts, &conv_run},
+    {"cuda.conv_transpose", OpKind::kConvTranspose, DeviceKind::kCuda, 1, &conv_accepts,
+     &conv_transpose_run},
+};
+
+}  // namespace
+
+std::span<const Kernel> cuda_conv_kernels() { return kConvKernels; }
+
+}  // namespace kiln

@@ -1,0 +1,46 @@
+"""bench/run.py's logic on the CPU (--smoke): tiny models, eager and kiln timed and checked against
+eager, a baseline that fails (eager_graph needs CUDA) reported with its error, an expensive one
+skipped by the time budget, and results.json / results.md written with the expected keys."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import kiln
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke(tmp_path):
+    env = dict(os.environ)
+    package_root = str(pathlib.Path(kiln.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, env.get("PYTHONPATH", "")])
+    out = tmp_path / "results"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out),
+         "--baselines", "eager,eager_graph,compile_max_autotune,kiln", "--time-budget", "0"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    result = json.loads((out / "results.json").read_text())
+    assert {"env", "config", "rows"} <= set(result)
+    assert {"date", "torch", "card", "git_commit"} <= set(result["env"])
+    assert [r["model"] for r in result["rows"]] == ["tiny_mlp", "tiny_cnn"]
+    for row in result["rows"]:
+        b = row["baselines"]
+        assert set(b) == {"eager", "eager_graph", "compile_max_autotune", "kiln"}
+        for name in ("eager", "kiln"):
+            assert b[name]["status"] == "ok", b[name]
+            assert len(b[name]["times_ms"]) == 3
+            assert {"median_ms", "p90_ms", "build_s", "cosine", "max_abs"} <= set(b[name])
+            assert b[name]["cosine"] > 0.9999 and b[name]["median_ms"] > 0
+        assert b["eager_graph"]["status"] == "error" and "CUDA" in b["eager_graph"]["error"]
+        assert b["compile_max_autotune"]["status"] == "skipped (time budget)"
+        assert row["coverage"].startswith("kiln partition:") and row["coverage_pct"] == 100.0
+
+    table = (out / "results.md").read_text()
+    assert "| tiny_mlp |" in table and "| tiny_cnn |" in table
+    assert "skipped (time budget)" in table and "eager_graph needs a CUDA device" in table
+    assert "| tiny_mlp |" in run.stdout  # the table is printed at the end too
