@@ -36,10 +36,6 @@ std::string runtime_output_name(const Graph& g, size_t i) {
 
 namespace {
 
-std::string node_context(const Graph& g, size_t i) { return runtime_node_context(g, i); }
-std::string input_name(const Graph& g, size_t i) { return runtime_input_name(g, i); }
-std::string output_name(const Graph& g, size_t i) { return runtime_output_name(g, i); }
-
 int64_t align_up(int64_t n, int64_t alignment) {
   return (n + alignment - 1) / alignment * alignment;
 }
@@ -87,17 +83,17 @@ Expected<std::vector<int64_t>> bind_symbols(const Graph& g,
     const Shape& expected = g.type(g.inputs[i]).shape;
     const ConcreteShape& got = inputs[i];
     if (got.size() != expected.size()) {
-      return invalid_argument("input '", input_name(g, i), "' must have rank ", expected.size(),
+      return invalid_argument("input '", runtime_input_name(g, i), "' must have rank ", expected.size(),
                               ", got ", got.size(), " (", concrete_text(got), ")");
     }
     for (size_t d = 0; d < got.size(); ++d) {
       if (got[d] < 0) {
-        return invalid_argument("input '", input_name(g, i), "' dim ", d, " is negative (",
+        return invalid_argument("input '", runtime_input_name(g, i), "' dim ", d, " is negative (",
                                 got[d], ")");
       }
       if (expected[d].is_constant()) {
         if (got[d] != expected[d].constant_value()) {
-          return invalid_argument("input '", input_name(g, i), "' dim ", d, " must be ",
+          return invalid_argument("input '", runtime_input_name(g, i), "' dim ", d, " must be ",
                                   expected[d].constant_value(), ", got ", got[d], " (",
                                   concrete_text(got), ")");
         }
@@ -118,7 +114,7 @@ Expected<std::vector<int64_t>> bind_symbols(const Graph& g,
       return internal_error("symbol '", info.name, "' is not the whole of any input dim");
     }
     if (values[s] < info.min || values[s] > info.max) {
-      return out_of_range("input '", input_name(g, bound_by[s].first), "' dim ", bound_by[s].second,
+      return out_of_range("input '", runtime_input_name(g, bound_by[s].first), "' dim ", bound_by[s].second,
                           " is ", values[s], " but ", info.name, " must be in [", info.min, ", ",
                           info.max, "]");
     }
@@ -130,16 +126,16 @@ Expected<std::vector<int64_t>> bind_symbols(const Graph& g,
       if (expected[d].is_constant()) continue;
       Expected<int64_t> want = expected[d].evaluate(values);
       if (!want.ok()) {
-        return invalid_argument("input '", input_name(g, i), "' dim ", d, " (",
+        return invalid_argument("input '", runtime_input_name(g, i), "' dim ", d, " (",
                                 g.dim_text(expected[d]), "): ", want.status().message());
       }
       if (*want != inputs[i][d]) {
         std::string source;
         if (std::optional<int32_t> s = expected[d].as_symbol()) {
-          source = str_cat(" (from input '", input_name(g, bound_by[*s].first), "' dim ",
+          source = str_cat(" (from input '", runtime_input_name(g, bound_by[*s].first), "' dim ",
                            bound_by[*s].second, ")");
         }
-        return invalid_argument("input '", input_name(g, i), "' dim ", d, " must be ",
+        return invalid_argument("input '", runtime_input_name(g, i), "' dim ", d, " must be ",
                                 g.dim_text(expected[d]), " = ", *want, source, ", got ",
                                 inputs[i][d]);
       }
@@ -162,9 +158,9 @@ Status infer_concrete_types(const Graph& g, std::span<const ConcreteShape> input
     for (ValueId v : n.inputs) in.push_back(v == kNoValue ? nullptr : &plan.types[v]);
     Expected<std::vector<TensorType>> out =
         infer_output_types(n.op, n.attrs, in, &plan.symbol_values);
-    if (!out.ok()) return out.status().with_context(node_context(g, i));
+    if (!out.ok()) return out.status().with_context(runtime_node_context(g, i));
     if (out->size() != n.outputs.size()) {
-      return internal_error(node_context(g, i), ": shape inference gave ", out->size(),
+      return internal_error(runtime_node_context(g, i), ": shape inference gave ", out->size(),
                             " outputs, the graph has ", n.outputs.size());
     }
     for (size_t k = 0; k < out->size(); ++k) {
@@ -179,7 +175,7 @@ Status infer_concrete_types(const Graph& g, std::span<const ConcreteShape> input
                  *want == concrete.shape[d].constant_value() && *want >= 0;
       }
       if (!agrees) {
-        return internal_error(node_context(g, i), ": output ", k, " is ", g.type_text(concrete),
+        return internal_error(runtime_node_context(g, i), ": output ", k, " is ", g.type_text(concrete),
                               " at run time, but the engine's type ", g.type_text(symbolic),
                               " says otherwise");
       }
@@ -251,7 +247,7 @@ Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
     for (ValueId v : n.outputs) node_outputs.push_back(values[v]);
     KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs, stream};
     Status s = kernels[i]->run(args);
-    if (!s.ok()) return s.with_context(node_context(g, i));
+    if (!s.ok()) return s.with_context(runtime_node_context(g, i));
   }
   return ok_status();
 }
@@ -327,7 +323,7 @@ Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const Tensor
   for (size_t i = 0; i < inputs.size(); ++i) {
     const DType want = g.type(g.inputs[i]).dtype;
     if (inputs[i].dtype != want) {
-      return invalid_argument("input '", input_name(g, i), "' must be ", dtype_name(want), ", got ",
+      return invalid_argument("input '", runtime_input_name(g, i), "' must be ", dtype_name(want), ", got ",
                               dtype_name(inputs[i].dtype));
     }
     input_shapes.push_back(inputs[i].shape);
@@ -335,24 +331,24 @@ Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const Tensor
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(input_shapes));
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].data == nullptr && inputs[i].numel() != 0) {
-      return invalid_argument("input '", input_name(g, i), "' has no data (null pointer)");
+      return invalid_argument("input '", runtime_input_name(g, i), "' has no data (null pointer)");
     }
   }
   // 2. The caller's outputs: dtypes, shapes, data.
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ValueId v = g.outputs[i];
     if (outputs[i].dtype != plan->types[v].dtype) {
-      return invalid_argument("output '", output_name(g, i), "' must be ",
+      return invalid_argument("output '", runtime_output_name(g, i), "' must be ",
                               dtype_name(plan->types[v].dtype), ", got ",
                               dtype_name(outputs[i].dtype));
     }
     if (outputs[i].shape != plan->shapes[v]) {
-      return invalid_argument("output '", output_name(g, i), "' must have shape ",
+      return invalid_argument("output '", runtime_output_name(g, i), "' must have shape ",
                               concrete_text(plan->shapes[v]), " for these inputs, got ",
                               concrete_text(outputs[i].shape));
     }
     if (outputs[i].data == nullptr && outputs[i].numel() != 0) {
-      return invalid_argument("output '", output_name(g, i), "' has no data (null pointer)");
+      return invalid_argument("output '", runtime_output_name(g, i), "' has no data (null pointer)");
     }
   }
   return plan;

@@ -3,6 +3,7 @@ GPU machine runs them through scripts/gpu-check. A CUDA *build* is not enough: C
 sources whenever nvcc is found, on machines without a GPU."""
 
 import logging
+import os
 import pathlib
 import warnings
 
@@ -21,6 +22,8 @@ def cuda_device_present() -> bool:
 def pytest_collection_modifyitems(config, items):
     if cuda_device_present():
         return
+    if os.environ.get("KILN_REQUIRE_CUDA"):  # scripts/gpu-check: a missing device is a failure
+        raise pytest.UsageError("KILN_REQUIRE_CUDA is set but torch sees no CUDA device")
     skip = pytest.mark.skip(reason="no GPU here: runs on the GPU machine (scripts/gpu-check)")
     for item in items:
         if "gpu" in item.keywords:

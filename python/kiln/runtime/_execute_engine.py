@@ -39,6 +39,7 @@ class _LoadedEngine:
         self.inputs = self.engine.input_specs
         self.outputs = self.engine.output_specs
         self.symbols = self.engine.symbols
+        self.use_cuda_graphs = self.engine.metadata("use_cuda_graphs") in ("1", "true")
         self.lock = threading.Lock()
         # CUDA: (device index, stream or None for the workspace context, graphs) -> context.
         self.contexts: dict[tuple[int, int | None, bool], object] = {}
@@ -147,9 +148,7 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
             outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
                     for s, spec in zip(shapes, e.outputs)]
             out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
-            graphs = _CUDAGRAPHS_MODE
-            if graphs is None:
-                graphs = e.engine.metadata("use_cuda_graphs") in ("1", "true")
+            graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
             if graphs and not capturing:
                 # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
                 own = e.context(index, stream.cuda_stream, True)
