@@ -106,7 +106,10 @@ if(KILN_HAVE_CUDA)
                    "environment's nvidia/cu13): building without the CUDA GEMM kernels")
   endif()
 endif()
-message(STATUS "kiln: CUDA backend ${KILN_HAVE_CUDA}, cuBLASLt ${KILN_HAVE_CUBLASLT}")
+# ---- cuDNN + cudnn-frontend (cmake/cudnn.cmake: the conv and attention kernels on cuDNN) -------
+include(${CMAKE_CURRENT_LIST_DIR}/cudnn.cmake)
+message(STATUS "kiln: CUDA backend ${KILN_HAVE_CUDA}, cuBLASLt ${KILN_HAVE_CUBLASLT}, "
+               "cuDNN ${KILN_HAVE_CUDNN}")
 
 function(kiln_add_cuda_sources target)
   if(KILN_HAVE_CUDA)
@@ -127,5 +130,14 @@ function(kiln_add_cuda_sources target)
     target_compile_definitions(${target} PUBLIC KILN_HAVE_CUBLASLT=1)
   else()
     target_compile_definitions(${target} PUBLIC KILN_HAVE_CUBLASLT=0)
+  endif()
+  # The cuDNN kernels are host code (.cc, compiled by the C++ compiler) but need the CUDA runtime
+  # and cuDNN headers: built only here, never by the CPU-only source glob.
+  if(KILN_HAVE_CUDNN)
+    target_sources(${target} PRIVATE ${KILN_CUDNN_SOURCES})
+    target_link_libraries(${target} PUBLIC kiln_cudnn)
+    target_compile_definitions(${target} PUBLIC KILN_HAVE_CUDNN=1)
+  else()
+    target_compile_definitions(${target} PUBLIC KILN_HAVE_CUDNN=0)
   endif()
 endfunction()

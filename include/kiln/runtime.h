@@ -78,8 +78,14 @@ struct ExecutionPlan {
   std::vector<TensorType> types;     // per value, concrete
   std::vector<ConcreteShape> shapes;  // per value, the same shapes as plain integers
   MemoryPlan memory;
+  // Kernel scratch (Kernel::workspace_bytes, the largest any node needs), shared by all nodes since
+  // they run one after another: at this arena offset, after the activations. `run_bytes` is what a
+  // run without staging needs: activations and scratch.
+  int64_t workspace_offset = 0;
+  int64_t workspace_bytes = 0;
+  int64_t run_bytes = 0;
   // CUDA graph replay reads inputs from fixed addresses: one staging buffer per graph input at
-  // these arena offsets, after the planned activations. `staged_bytes` covers both.
+  // these arena offsets, after the kernel scratch. `staged_bytes` covers all three.
   std::vector<int64_t> staging_offsets;
   int64_t staged_bytes = 0;
 };
@@ -125,6 +131,11 @@ class ExecutionContext {
   // uploaded (device_constants); CUDA graphs of the context are not used.
   Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, void* stream,
              void* workspace, int64_t workspace_bytes);
+  // Runs a CUDA engine as run(inputs, outputs, stream) does, but with plain launches (no CUDA
+  // graph) and a CUDA event after every node; waits for the run and returns each node's GPU time
+  // in milliseconds, by node index (0 for constants). For finding slow kernels, not for timing.
+  Expected<std::vector<double>> profile(std::span<const TensorView> inputs,
+                                        std::span<const TensorView> outputs, void* stream);
   // Device workspace bytes that run(..., workspace, ...) needs for these input shapes.
   Expected<int64_t> workspace_bytes(std::span<const ConcreteShape> inputs);
 
@@ -142,9 +153,10 @@ class ExecutionContext {
   Expected<const ExecutionPlan*> check_io(std::span<const TensorView> inputs,
                                           std::span<const TensorView> outputs);
   // `own_arena`: the activations go to the context's arena, else to `workspace`.
+  // `node_ms`: profile (see profile()).
   Status run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
                   std::span<const TensorView> outputs, void* stream, bool own_arena,
-                  void* workspace);
+                  void* workspace, std::vector<double>* node_ms = nullptr);
 
   std::shared_ptr<const Engine> engine_;
   bool use_cuda_graphs_ = false;

@@ -96,6 +96,14 @@ class PyExecutionContext {
       check(context_.run(in_views, out_views, s));
     }
   }
+  // Per-node GPU milliseconds of one run on `stream` (plain launches; waits for the run).
+  std::vector<double> profile_device(const std::vector<DeviceTensor>& ins,
+                                     const std::vector<DeviceTensor>& outs, uintptr_t stream) {
+    std::vector<TensorView> in_views = device_views(ins, "input");
+    std::vector<TensorView> out_views = device_views(outs, "output");
+    nb::gil_scoped_release release;
+    return check(context_.profile(in_views, out_views, reinterpret_cast<void*>(stream)));
+  }
   bool use_cuda_graphs() const { return context_.use_cuda_graphs(); }
   int64_t cuda_graphs_captured() const { return context_.cuda_graphs_captured(); }
 
@@ -116,6 +124,19 @@ class PyEngine {
     std::vector<std::tuple<std::string, std::string, std::string>> out;
     for (const IOInfo& info : inputs ? engine_->inputs() : engine_->outputs()) {
       out.emplace_back(info.name, std::string(dtype_name(info.dtype)), info.shape_text);
+    }
+    return out;
+  }
+
+  // Per node: (op, kernel, output type, source location), by node index.
+  std::vector<std::tuple<std::string, std::string, std::string, std::string>> nodes() const {
+    const Graph& g = engine_->graph();
+    std::vector<std::tuple<std::string, std::string, std::string, std::string>> out;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      std::string type = n.outputs.empty() ? "" : g.type_text(g.type(n.outputs[0]));
+      out.emplace_back(std::string(op_name(n.op)), std::string(engine_->kernels()[i]->name),
+                       std::move(type), n.loc);
     }
     return out;
   }
@@ -279,6 +300,7 @@ NB_MODULE(_C, m) {
       .def_prop_ro("input_specs", [](const PyEngine& e) { return e.specs(true); })
       .def_prop_ro("output_specs", [](const PyEngine& e) { return e.specs(false); })
       .def_prop_ro("symbols", &PyEngine::symbols)
+      .def_prop_ro("nodes", &PyEngine::nodes, "Per node: (op, kernel, output type, location).")
       .def_prop_ro("device", &PyEngine::device)
       .def("metadata", &PyEngine::metadata, nb::arg("key"))
       .def("new_context", &PyEngine::new_context, nb::arg("use_cuda_graphs") = nb::none(),
@@ -293,5 +315,7 @@ NB_MODULE(_C, m) {
            "Runs a CUDA engine on (data_ptr, dtype, shape) device tensors, queued on the "
            "cudaStream_t `stream`; activations in `workspace` if given, else the context's arena.")
       .def_prop_ro("use_cuda_graphs", &PyExecutionContext::use_cuda_graphs)
+      .def("profile_device", &PyExecutionContext::profile_device, nb::arg("inputs"),
+           nb::arg("outputs"), nb::arg("stream"))
       .def_prop_ro("cuda_graphs_captured", &PyExecutionContext::cuda_graphs_captured);
 }

@@ -42,6 +42,12 @@ kiln_setup_venv() {
     python -m pip install -q torch==2.14.1 torchvision==0.29.1
     python -m pip install -q transformers
   fi
+  # The header-only cudnn-frontend for the cuDNN kernels (cmake/cudnn.cmake finds its headers in
+  # site-packages/include; cuDNN itself comes with torch as nvidia-cudnn-cu13).
+  if [ ! -f "$(python -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")/include/cudnn_frontend.h" ]; then
+    log "installing nvidia-cudnn-frontend into .venv"
+    python -m pip install -q nvidia-cudnn-frontend==1.32.0
+  fi
 }
 
 # Builds kiln into .venv (editable). $1: build dir under build/, $2...: extra CMake defines.

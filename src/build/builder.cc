@@ -53,7 +53,9 @@ Expected<EngineContents> build_engine(Graph graph, const BuildOptions& options) 
   // 1. The graph as given, then the pipeline, then the graph the passes left.
   KILN_RETURN_IF_ERROR(verify_graph(graph));
   const std::vector<std::string> pipeline = default_pipeline();
-  KILN_RETURN_IF_ERROR(run_passes(graph, pipeline, options.passes));
+  PassManagerOptions passes = options.passes;
+  passes.pass_options.device = options.device;
+  KILN_RETURN_IF_ERROR(run_passes(graph, pipeline, passes));
   Status verified = verify_graph(graph);
   if (!verified.ok()) return verified.with_context("after the pass pipeline");
 

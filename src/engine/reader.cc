@@ -102,9 +102,13 @@ Expected<Layout> read_layout(std::span<const uint8_t> file) {
     return unsupported("engine format version ", version, " is newer than this kiln (supports ",
                        kEngineFormatVersion, "); rebuild the engine or upgrade kiln");
   }
-  if (version != kEngineFormatVersion) {
-    return data_loss("engine format version ", version, " is invalid (this kiln reads version ",
+  if (version == 0) {
+    return data_loss("engine format version 0 is invalid (this kiln reads version ",
                      kEngineFormatVersion, ")");
+  }
+  if (version != kEngineFormatVersion) {
+    return unsupported("engine format version ", version, " is older than this kiln reads (",
+                       kEngineFormatVersion, "); rebuild the engine with this kiln");
   }
   KILN_ASSIGN_OR_RETURN(uint32_t header_size, h.u32());
   if (header_size != kHeaderSize) {

@@ -63,7 +63,7 @@ Status convert_linear(ImportContext& ctx, const TorchNode& n) {
     KILN_ASSIGN_OR_RETURN(ValueId b, ctx.tensor(bias, out));
     ins.push_back(b);
   }
-  KILN_ASSIGN_OR_RETURN(ValueId r, ctx.add(OpKind::kLinear, std::move(ins)));
+  KILN_ASSIGN_OR_RETURN(ValueId r, ctx.add(OpKind::kLinear, std::move(ins), LinearAttrs{}));
   if (!bias.is_none() && !bias_vector) {  // a bias of another shape broadcasts as in addmm
     KILN_ASSIGN_OR_RETURN(ValueId b, ctx.tensor(bias, out));
     KILN_ASSIGN_OR_RETURN(r, ctx.add(OpKind::kAdd, {r, b}));

@@ -1,9 +1,10 @@
 // Typing rules of the linear-algebra and neural-network ops: matmul, linear, conv, conv_transpose,
 // the normalisations, softmax, attention, pooling and resize.
 //
-// Deliberately not here: layout choices (everything is NC* / row-major here) and checks that need
-// symbol ranges. A check between a symbolic and a static size is left to the runtime, which runs
-// these same rules on concrete shapes.
+// conv, max_pool and avg_pool also take channels_last (NHWC-style) operands; everything else is
+// NC* and row-major. Deliberately not here: layout choices (the layout pass makes them) and checks
+// that need symbol ranges. A check between a symbolic and a static size is left to the runtime,
+// which runs these same rules on concrete shapes.
 #include <algorithm>
 #include <limits>
 
@@ -134,33 +135,57 @@ Expected<Types> infer_conv(const Ctx& c, const ConvAttrs& a) {
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.padding, "padding", spatial, 0));
   KILN_RETURN_IF_ERROR(check_spatial_attr(c, a.dilation, "dilation", spatial, 1));
   KILN_RETURN_IF_ERROR(check_groups(c, a.groups));
-  const DimExpr& in_c = x.shape[1];
-  const DimExpr& w_c = w.shape[1];
+  // 1. Where the channels and the spatial dims are: x [N, C, *sp] / w [O, C/g, *k], or with
+  //    channels_last x [N, *sp, C] / w [O, *k, C/g].
+  const size_t c_axis = a.channels_last ? x.shape.size() - 1 : 1;
+  const size_t sp0 = a.channels_last ? 1 : 2;
+  const DimExpr& in_c = x.shape[c_axis];
+  const DimExpr& w_c = w.shape[c_axis];
   const DimExpr& out_c = w.shape[0];
   int64_t expected_c = 0;
   if (in_c.is_constant() && w_c.is_constant() &&
       (__builtin_mul_overflow(w_c.constant_value(), a.groups, &expected_c) ||
        in_c.constant_value() != expected_c)) {
     return c.error("input has ", in_c.constant_value(), " channels but weight ", type_str(w),
-                   " with groups = ", a.groups, " expects ", dim_str(w_c * DimExpr(a.groups)));
+                   " with groups = ", a.groups, " expects ", dim_str(w_c * DimExpr(a.groups)),
+                   a.channels_last ? " (channels_last)" : "");
   }
   if (out_c.is_constant() && out_c.constant_value() % a.groups != 0) {
     return c.error("output channels ", out_c.constant_value(), " are not divisible by groups = ",
                    a.groups);
   }
-  Shape shape = {x.shape[0], out_c};
+  // 2. Output channels (checked against the bias), then the spatial sizes.
+  DimExpr channels = out_c;
   if (const TensorType* bias = c.opt(2)) {
     KILN_RETURN_IF_ERROR(check_param(c, bias, "bias", x, out_c));
-    shape[1] = *merge_dims(out_c, bias->shape[0]);
+    channels = *merge_dims(out_c, bias->shape[0]);
   }
+  Shape shape = {x.shape[0]};
+  if (!a.channels_last) shape.push_back(channels);
   for (size_t i = 0; i < spatial; ++i) {
-    const DimExpr& in = x.shape[2 + i];
-    const DimExpr& k = w.shape[2 + i];
+    const DimExpr& in = x.shape[sp0 + i];
+    const DimExpr& k = w.shape[sp0 + i];
     const int64_t s = a.stride[i], p = a.padding[i], d = a.dilation[i];
     DimExpr out = floordiv(in + DimExpr(2 * p) - DimExpr(d) * (k - DimExpr(1)) - DimExpr(1),
                            DimExpr(s)) + DimExpr(1);
     KILN_RETURN_IF_ERROR(check_positive_output(c, out, i, x));
     shape.push_back(std::move(out));
+  }
+  if (a.channels_last) shape.push_back(channels);
+  // 3. The residual (input 3) is added as is: exactly the output's shape and dtype.
+  if (const TensorType* residual = c.opt(3)) {
+    bool ok = residual->dtype == x.dtype && residual->shape.size() == shape.size();
+    Shape merged;
+    for (size_t i = 0; ok && i < shape.size(); ++i) {
+      std::optional<DimExpr> m = merge_dims(residual->shape[i], shape[i]);
+      if (m) merged.push_back(std::move(*m));
+      ok = m.has_value();
+    }
+    if (!ok) {
+      return c.error("residual (input 3) must have the output's type ",
+                     type_str(TensorType{x.dtype, shape}), ", got ", type_str(*residual));
+    }
+    shape = std::move(merged);
   }
   return Types{TensorType{x.dtype, std::move(shape)}};
 }
@@ -325,7 +350,10 @@ Expected<Types> infer_pool(const Ctx& c, const PoolAttrs& a) {
   if (a.divisor_override && (!is_max && *a.divisor_override <= 0)) {
     return c.error("divisor_override must be > 0, got ", *a.divisor_override);
   }
-  Shape shape = {x.shape[0], x.shape[1]};
+  // channels_last: x and y are [N, *spatial, C]; otherwise [N, C, *spatial].
+  const size_t sp0 = a.channels_last ? 1 : 2;
+  Shape shape = {x.shape[0]};
+  if (!a.channels_last) shape.push_back(x.shape[1]);
   for (size_t i = 0; i < spatial; ++i) {
     const int64_t k = a.kernel[i], s = a.stride[i], p = a.padding[i], d = a.dilation[i];
     if (!is_max && d != 1) return c.error("dilation must be 1 for avg_pool, got ", d);
@@ -333,7 +361,7 @@ Expected<Types> infer_pool(const Ctx& c, const PoolAttrs& a) {
     if (p > effective / 2) {
       return c.error("padding ", p, " must be at most half the kernel extent ", effective);
     }
-    const DimExpr& in = x.shape[2 + i];
+    const DimExpr& in = x.shape[sp0 + i];
     DimExpr out;
     if (!a.ceil_mode) {
       out = floordiv(in + DimExpr(2 * p - d * (k - 1) - 1), DimExpr(s)) + DimExpr(1);
@@ -352,6 +380,7 @@ Expected<Types> infer_pool(const Ctx& c, const PoolAttrs& a) {
     KILN_RETURN_IF_ERROR(check_positive_output(c, out, i, x));
     shape.push_back(std::move(out));
   }
+  if (a.channels_last) shape.push_back(x.shape.back());
   return Types{TensorType{x.dtype, std::move(shape)}};
 }
 

@@ -6,6 +6,9 @@
 //   identity permute    -> removed (uses read the input)
 //   permute that moves only static size-1 dims -> reshape to the same output shape
 //   permute with negative entries -> the same permute with entries counted from the front
+//   attention with a constant mask that keeps everything (bool all true, additive all zero)
+//                        -> attention without a mask (HF encoders pass such a mask when none is
+//                           given; fused attention kernels then need no mask at all)
 // Rewritten nodes keep their output value and type; removed nodes stay behind, unused, for dce.
 // A no-op whose output is a graph output is kept when its input is a graph input or another graph
 // output, so graph outputs never alias inputs or each other. It does not fold constants, merge
@@ -139,12 +142,39 @@ class Canonicalizer {
         return same_type(n) && remove(n);
       case OpKind::kSlice:
         return n.attrs_as<SliceAttrs>().step == 1 && same_type(n) && remove(n);
+      case OpKind::kAttention:
+        if (n.inputs.size() > 3 && keeps_everything(n.inputs[3])) {
+          --uses_[n.inputs[3]];
+          n.inputs.resize(3);
+          return true;
+        }
+        return false;
       default:
         return false;
     }
   }
 
   bool same_type(const Node& n) const { return g_.type(n.inputs[0]) == g_.type(n.outputs[0]); }
+
+  // True if `mask` is a constant attention mask that masks nothing: bool all true, or a float
+  // mask of zeros.
+  bool keeps_everything(ValueId mask) {
+    Node* c = producer_with_op(mask, OpKind::kConstant);
+    if (c == nullptr) return false;
+    const auto& a = c->attrs_as<ConstantAttrs>();
+    const uint8_t* bytes = a.data.data();
+    if (a.dtype == DType::kBool) {
+      for (size_t i = 0; i < a.data.size; ++i) {
+        if (bytes[i] == 0) return false;
+      }
+      return true;
+    }
+    if (!dtype_is_float(a.dtype)) return false;
+    for (size_t i = 0; i < a.data.size; ++i) {  // +0.0 in every float format is all zero bytes
+      if (bytes[i] != 0) return false;
+    }
+    return true;
+  }
 
   Graph& g_;
   std::vector<int32_t> producers_;

@@ -22,6 +22,9 @@ constexpr PassInfo kPasses[] = {
     {"fold-constants", fold_constants},
     {"cse", eliminate_common_subexpressions},
     {"canonicalize", canonicalize},
+    {"fold-batch-norm", fold_batch_norm},
+    {"layout", layout},
+    {"fuse-epilogues", fuse_epilogues},
 };
 
 // Dumps print constants up to this size; larger ones print as `data=elided`.

@@ -7,11 +7,18 @@ namespace kiln {
 
 std::vector<std::string> default_pipeline() {
   return {
-      "canonicalize",    // undo importer noise: reshape/permute chains, identity views and casts
-      "fold-constants",  // evaluate weight-only subgraphs (transposed weights, masks, arange)
-      "cse",             // merge duplicates left by the importer and by folding
-      "canonicalize",    // clean up what folding and merging exposed
-      "dce",             // drop everything the passes above left unused
+      "canonicalize",     // undo importer noise: reshape/permute chains, identity views and casts
+      "fold-constants",   // evaluate weight-only subgraphs (transposed weights, masks, arange)
+      "cse",              // merge duplicates left by the importer and by folding
+      "canonicalize",     // clean up what folding and merging exposed
+      "fold-batch-norm",  // conv + batch_norm -> conv (needs the weights folded to constants)
+      "dce",              // drop the unfolded convs, so that layout does not rewrite them
+      "layout",           // CUDA: NHWC convs, NCHW permutes sunk to where they cancel
+      "fold-constants",   // permute the weights layout made channels-last
+      "canonicalize",     // cancel the permute pairs that met, unit-dim permutes -> reshapes
+      "fuse-epilogues",   // residual add and activation into conv / linear, after layout has
+                          // moved the permutes out from between them
+      "dce",              // drop everything the passes above left unused
   };
 }
 

@@ -15,6 +15,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <functional>
 #include <utility>
 
 #include "../kernels/cuda/check.h"
@@ -75,7 +76,46 @@ Expected<bool> is_capturing(cudaStream_t stream) {
   return status == cudaStreamCaptureStatusActive;
 }
 
+// Runs the nodes with an event after each and fills `node_ms` (waits for the stream).
+Status profile_nodes(const Engine& engine, const ExecutionPlan& plan,
+                     std::span<const TensorView> views, uint8_t* base, cudaStream_t stream,
+                     std::vector<double>& node_ms) {
+  const size_t n = engine.graph().nodes.size();
+  std::vector<cudaEvent_t> events(n + 1, nullptr);
+  Status status = [&]() -> Status {
+    for (cudaEvent_t& e : events) KILN_CUDA_RETURN_IF_ERROR(cudaEventCreate(&e));
+    KILN_CUDA_RETURN_IF_ERROR(cudaEventRecord(events[0], stream));
+    std::vector<size_t> after(n, 0);  // the event that closes each node's interval
+    size_t last = 0;
+    std::function<Status(size_t)> mark = [&](size_t i) -> Status {
+      after[i] = i + 1;
+      last = i + 1;
+      return cuda_status(cudaEventRecord(events[i + 1], stream), "cudaEventRecord");
+    };
+    KILN_RETURN_IF_ERROR(runtime_run_nodes(engine, plan, views, base, stream, &mark));
+    KILN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(events[last]));
+    size_t previous = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (after[i] == 0) continue;  // constants launch nothing
+      float ms = 0;
+      KILN_CUDA_RETURN_IF_ERROR(cudaEventElapsedTime(&ms, events[previous], events[after[i]]));
+      node_ms[i] = ms;
+      previous = after[i];
+    }
+    return ok_status();
+  }();
+  for (cudaEvent_t e : events) {
+    if (e != nullptr) cudaEventDestroy(e);
+  }
+  return status;
+}
+
 }  // namespace
+
+Expected<size_t> runtime_kernel_workspace(const Kernel& kernel, const KernelArgs& args) {
+  RelaxedCaptureMode relaxed;
+  return kernel.workspace_bytes(args);
+}
 
 // ---- Engine constants ---------------------------------------------------------------------------
 
@@ -153,7 +193,7 @@ ExecutionContext::CudaState::~CudaState() {
 
 Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
                                   std::span<const TensorView> outputs, void* stream_handle,
-                                  bool own_arena, void* workspace) {
+                                  bool own_arena, void* workspace, std::vector<double>* node_ms) {
   const Graph& g = engine_->graph();
   const cudaStream_t stream = as_stream(stream_handle);
 
@@ -182,7 +222,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       KILN_RETURN_IF_ERROR(check_device_pointer(
           outputs[i].data, device, str_cat("output '", runtime_output_name(g, i), "'")));
     }
-    if (!own_arena && plan.memory.arena_bytes != 0) {
+    if (!own_arena && plan.run_bytes != 0) {
       KILN_RETURN_IF_ERROR(check_device_pointer(workspace, device, "workspace"));
     }
   }
@@ -190,7 +230,10 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
   // 3. The constants (uploaded once per engine and device) and whether the caller is capturing.
   KILN_ASSIGN_OR_RETURN(std::span<void* const> constants, engine_->device_constants(device));
   KILN_ASSIGN_OR_RETURN(bool capturing, is_capturing(stream));
-  const bool graphed = use_cuda_graphs_ && own_arena && !capturing;
+  if (node_ms != nullptr && capturing) {
+    return invalid_argument("cannot profile while the stream is being captured");
+  }
+  const bool graphed = use_cuda_graphs_ && own_arena && !capturing && node_ms == nullptr;
 
   // 4. The activation memory: the caller's workspace, or the context's arena. Work of the previous
   //    run on another stream may still use the arena: this stream waits for it first (not while
@@ -201,7 +244,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       KILN_CUDA_RETURN_IF_ERROR(
           cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(state.done_event), 0));
     }
-    const int64_t needed = graphed ? plan.staged_bytes : plan.memory.arena_bytes;
+    const int64_t needed = graphed ? plan.staged_bytes : plan.run_bytes;
     if (state.arena_bytes < needed) {
       if (capturing) {
         return invalid_argument(
@@ -253,7 +296,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       cudaGraphExec_t exec = nullptr;
       Status captured = [&]() -> Status {
         KILN_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
-        Status ran = runtime_run_nodes(*engine_, plan, views, state.capture_stream);
+        Status ran = runtime_run_nodes(*engine_, plan, views, base, state.capture_stream);
         cudaError_t ended = cudaStreamEndCapture(cs, &graph);
         KILN_RETURN_IF_ERROR(ran);
         KILN_CUDA_RETURN_IF_ERROR(ended);
@@ -278,7 +321,11 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       launched = true;
     }
   }
-  if (!launched) KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, stream_handle));
+  if (!launched && node_ms != nullptr) {
+    KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, base, stream, *node_ms));
+  } else if (!launched) {
+    KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, base, stream_handle));
+  }
 
   // 7. The outputs, copied into the caller's buffers on the stream.
   for (size_t i = 0; i < outputs.size(); ++i) {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <utility>
 
 #include "internal.h"
@@ -185,7 +186,37 @@ Status infer_concrete_types(const Graph& g, std::span<const ConcreteShape> input
   return ok_status();
 }
 
-// Step 3: the arena. Inputs and constants live elsewhere; every other node output is placed.
+// Step 3: the kernels' scratch for these shapes: the largest any node asks for.
+Status plan_kernel_workspace(const Engine& engine, ExecutionPlan& plan) {
+  const Graph& g = engine.graph();
+  std::vector<TensorView> node_inputs, node_outputs;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Kernel* k = engine.kernels()[i];
+    if (k->workspace_bytes == nullptr) continue;
+    const Node& n = g.nodes[i];
+    node_inputs.clear();
+    node_outputs.clear();
+    for (ValueId v : n.inputs) {
+      node_inputs.push_back(v == kNoValue ? TensorView{}
+                                          : TensorView{nullptr, plan.types[v].dtype, plan.shapes[v]});
+    }
+    for (ValueId v : n.outputs) {
+      node_outputs.push_back(TensorView{nullptr, plan.types[v].dtype, plan.shapes[v]});
+    }
+    KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs};
+    Expected<size_t> bytes = runtime_kernel_workspace(*k, args);
+    if (!bytes.ok()) return bytes.status().with_context(runtime_node_context(g, i));
+    if (*bytes > static_cast<size_t>(std::numeric_limits<int64_t>::max() / 2)) {
+      return out_of_range(runtime_node_context(g, i), ": kernel ", k->name, " asks for ", *bytes,
+                          " bytes of scratch");
+    }
+    plan.workspace_bytes = std::max(plan.workspace_bytes, static_cast<int64_t>(*bytes));
+  }
+  return ok_status();
+}
+
+// Step 4: the arena. Inputs and constants live elsewhere; every other node output is placed, then
+// the kernel scratch, then (for CUDA graph replay) the staged inputs.
 Status plan_arena(const Graph& g, ExecutionPlan& plan) {
   std::vector<int64_t> bytes(g.values.size(), 0);
   // A bool array rather than std::vector<bool>, which has no contiguous storage to span.
@@ -199,8 +230,13 @@ Status plan_arena(const Graph& g, ExecutionPlan& plan) {
     }
   }
   plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()));
-  // Staging buffers for the graph inputs (used by CUDA graph replay only), after the activations.
-  int64_t end = align_up(plan.memory.arena_bytes, kArenaAlignment);
+  plan.workspace_offset = align_up(plan.memory.arena_bytes, kArenaAlignment);
+  int64_t end = plan.workspace_offset;
+  if (__builtin_add_overflow(end, align_up(plan.workspace_bytes, kArenaAlignment), &end)) {
+    return out_of_range("the kernels' scratch is too large");
+  }
+  plan.run_bytes = plan.workspace_bytes == 0 ? plan.memory.arena_bytes : end;
+  // Staging buffers for the graph inputs (used by CUDA graph replay only).
   for (ValueId v : g.inputs) {
     KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
     KILN_ASSIGN_OR_RETURN(int64_t size, checked_bytes(v, shape, plan.types[v].dtype));
@@ -234,7 +270,8 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
 }
 
 Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
-                         std::span<const TensorView> values, void* stream) {
+                         std::span<const TensorView> values, uint8_t* base, void* stream,
+                         const std::function<Status(size_t node)>* after_node) {
   const Graph& g = engine.graph();
   const std::vector<const Kernel*>& kernels = engine.kernels();
   std::vector<TensorView> node_inputs, node_outputs;
@@ -246,7 +283,12 @@ Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
     for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : values[v]);
     for (ValueId v : n.outputs) node_outputs.push_back(values[v]);
     KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs, stream};
+    if (plan.workspace_bytes != 0) {
+      args.workspace = base + plan.workspace_offset;
+      args.workspace_bytes = static_cast<size_t>(plan.workspace_bytes);
+    }
     Status s = kernels[i]->run(args);
+    if (s.ok() && after_node != nullptr) s = (*after_node)(i);
     if (!s.ok()) return s.with_context(runtime_node_context(g, i));
   }
   return ok_status();
@@ -286,6 +328,7 @@ Expected<const ExecutionPlan*> ExecutionContext::plan_for(std::span<const Concre
     KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(t.shape));
     plan->shapes.push_back(std::move(shape));
   }
+  KILN_RETURN_IF_ERROR(plan_kernel_workspace(*engine_, *plan));
   KILN_RETURN_IF_ERROR(plan_arena(g, *plan));
   const ExecutionPlan* result = plan.get();
   plans_.emplace(std::move(key), std::move(plan));
@@ -305,7 +348,7 @@ Expected<std::vector<ConcreteShape>> ExecutionContext::infer_output_shapes(
 
 Expected<int64_t> ExecutionContext::workspace_bytes(std::span<const ConcreteShape> inputs) {
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(inputs));
-  return plan->memory.arena_bytes;
+  return plan->run_bytes;
 }
 
 Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const TensorView> inputs,
@@ -363,12 +406,12 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
   const Graph& g = engine_->graph();
   // 3. The arena, grown when a plan needs more and kept between runs.
-  const size_t needed = static_cast<size_t>(plan->memory.arena_bytes) + kArenaAlignment;
+  const size_t needed = static_cast<size_t>(plan->run_bytes) + kArenaAlignment;
   if (arena_.size() < needed) {
     try {
       arena_.resize(needed);
     } catch (const std::exception&) {  // bad_alloc or length_error
-      return out_of_range("cannot allocate ", plan->memory.arena_bytes,
+      return out_of_range("cannot allocate ", plan->run_bytes,
                           " bytes for the activation arena");
     }
   }
@@ -382,7 +425,7 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
   }
   std::vector<TensorView> views = runtime_bind_values(g, *plan, base, inputs, constants);
   // 5. The nodes, in order.
-  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, nullptr));
+  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, base, nullptr));
   // 6. The outputs, copied out (memmove: a caller may pass an input buffer as an output).
   for (size_t i = 0; i < outputs.size(); ++i) {
     const TensorView& from = views[g.outputs[i]];
@@ -401,6 +444,20 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
   return run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/true, nullptr);
 }
 
+Expected<std::vector<double>> ExecutionContext::profile(std::span<const TensorView> inputs,
+                                                        std::span<const TensorView> outputs,
+                                                        void* stream) {
+  if (engine_->device() != DeviceKind::kCuda) {
+    return invalid_argument("profile() times CUDA engines; this engine runs on ",
+                            device_name(engine_->device()));
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
+  std::vector<double> node_ms(engine_->graph().nodes.size(), 0.0);
+  KILN_RETURN_IF_ERROR(
+      run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/true, nullptr, &node_ms));
+  return node_ms;
+}
+
 Status ExecutionContext::run(std::span<const TensorView> inputs,
                              std::span<const TensorView> outputs, void* stream, void* workspace,
                              int64_t workspace_bytes) {
@@ -409,11 +466,11 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
                             ": pass host buffers to run(inputs, outputs), without a stream");
   }
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
-  if (workspace_bytes < plan->memory.arena_bytes) {
+  if (workspace_bytes < plan->run_bytes) {
     return invalid_argument("workspace has ", workspace_bytes, " bytes, these input shapes need ",
-                            plan->memory.arena_bytes);
+                            plan->run_bytes);
   }
-  if (workspace == nullptr && plan->memory.arena_bytes != 0) {
+  if (workspace == nullptr && plan->run_bytes != 0) {
     return invalid_argument("workspace has no data (null pointer)");
   }
   if (reinterpret_cast<uintptr_t>(workspace) % kArenaAlignment != 0) {
@@ -425,8 +482,13 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
 #if !KILN_HAVE_CUDA
 ExecutionContext::CudaState::~CudaState() = default;
 
+Expected<size_t> runtime_kernel_workspace(const Kernel& kernel, const KernelArgs& args) {
+  return kernel.workspace_bytes(args);
+}
+
 Status ExecutionContext::run_cuda(const ExecutionPlan&, std::span<const TensorView>,
-                                  std::span<const TensorView>, void*, bool, void*) {
+                                  std::span<const TensorView>, void*, bool, void*,
+                                  std::vector<double>*) {
   return unsupported("this kiln has no CUDA backend");
 }
 #endif

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -46,9 +47,17 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
                                             uint8_t* base, std::span<const TensorView> inputs,
                                             std::span<void* const> constants);
 
-// Runs the nodes of `engine` in order on `values`, passing `stream` to every kernel. Constant
-// nodes launch nothing (their views already point at their data).
+// Runs the nodes of `engine` in order on `values`, passing `stream` to every kernel and the plan's
+// kernel scratch in the arena at `base`. Constant nodes launch nothing (their views already point at
+// their data).
+// `after_node`, if given, is called after each node's kernel is launched (profiling).
 Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
-                         std::span<const TensorView> values, void* stream);
+                         std::span<const TensorView> values, uint8_t* base, void* stream,
+                         const std::function<Status(size_t node)>* after_node = nullptr);
+
+// kernel.workspace_bytes(args); with CUDA, in relaxed stream-capture mode for the calling thread,
+// so that a kernel preparing per-shape state (cuDNN plans, which may allocate) works even while the
+// caller captures another stream (torch.cuda.graph captures in global mode).
+Expected<size_t> runtime_kernel_workspace(const Kernel& kernel, const KernelArgs& args);
 
 }  // namespace kiln

@@ -536,8 +536,36 @@ std::vector<std::string> check_kernel(const Node& n, const Kernel& kernel, const
       out_views.push_back(TensorView{*p, t.dtype, t.shape});
       got.push_back(std::move(t));
     }
-    // 3. Run.
-    KernelArgs args{n, b.symbol_values, in_views, out_views, device.stream()};
+    // 3. Scratch, for a kernel that declares it: exactly the bytes workspace_bytes() asks for
+    //    (called as the runtime does, with shaped tensors but no data), followed by guard bytes.
+    void* workspace = nullptr;
+    size_t workspace_size = 0;
+    if (kernel.workspace_bytes != nullptr) {
+      std::vector<TensorView> shaped_in = in_views, shaped_out = out_views;
+      for (TensorView& t : shaped_in) t.data = nullptr;
+      for (TensorView& t : shaped_out) t.data = nullptr;
+      const KernelArgs shaped{n, b.symbol_values, shaped_in, shaped_out};
+      Expected<size_t> need = kernel.workspace_bytes(shaped);
+      if (!need.ok()) {
+        fail(str_cat("pass ", pass, ": workspace_bytes failed: ", need.status().to_string()));
+        return failures;
+      }
+      workspace_size = *need;
+      if (workspace_size > 0) {
+        const std::vector<uint8_t> guard(kGuardBytes, kGuardPattern);
+        Expected<void*> p = device.allocate(static_cast<int64_t>(workspace_size) + kGuardBytes);
+        if (!p.ok()) return {p.status().to_string()};
+        workspace = *p;
+        if (Status s = device.upload(static_cast<uint8_t*>(workspace) + workspace_size,
+                                     guard.data(), kGuardBytes);
+            !s.ok()) {
+          return {s.to_string()};
+        }
+      }
+    }
+    // 4. Run.
+    KernelArgs args{n,         b.symbol_values, in_views, out_views, device.stream(),
+                    workspace, workspace_size};
     if (Status s = kernel.run(args); !s.ok()) {
       fail(str_cat("pass ", pass, ": the kernel failed: ", s.to_string()));
       return failures;
@@ -546,7 +574,7 @@ std::vector<std::string> check_kernel(const Node& n, const Kernel& kernel, const
       fail(str_cat("pass ", pass, ": after the kernel: ", s.to_string()));
       return failures;
     }
-    // 4. Compare outputs, guards and inputs.
+    // 5. Compare outputs, guards (outputs' and the workspace's) and inputs.
     for (size_t k = 0; k < got.size(); ++k) {
       std::vector<uint8_t> staged(got[k].bytes.size() + kGuardBytes);
       if (Status s = device.download(staged.data(), out_views[k].data,
@@ -566,6 +594,19 @@ std::vector<std::string> check_kernel(const Node& n, const Kernel& kernel, const
                        ": the kernel wrote past the end (guard byte ", i, " changed)"));
           break;
         }
+      }
+    }
+    if (workspace != nullptr) {
+      std::vector<uint8_t> guard(kGuardBytes);
+      if (Status s = device.download(guard.data(),
+                                     static_cast<uint8_t*>(workspace) + workspace_size,
+                                     kGuardBytes);
+          !s.ok()) {
+        return {s.to_string()};
+      }
+      if (guard != std::vector<uint8_t>(kGuardBytes, kGuardPattern)) {
+        fail(str_cat("pass ", pass, ": the kernel wrote past the end of its ", workspace_size,
+                     "-byte workspace"));
       }
     }
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -8,9 +8,11 @@
 //   2. every kernel of the device under test that accepts the node runs on device buffers holding
 //      the same inputs (graph inputs random, constants uploaded), with each output poisoned first
 //      and followed by guard bytes; it runs twice, with two different poisons, so that an element
-//      it never writes cannot match the reference by chance;
+//      it never writes cannot match the reference by chance; a kernel with workspace_bytes gets
+//      exactly that much scratch (asked as the runtime asks: tensors shaped, data null), also
+//      followed by guard bytes;
 //   3. outputs are compared element by element with the output dtype's tolerance (tolerance())
-//      and the guard bytes must be intact.
+//      and every guard byte must be intact.
 // Kernels are called directly with KernelArgs on a stream the harness creates: the harness does not
 // use the GPU runtime, the builder or the memory planner.
 //

@@ -181,9 +181,31 @@ Status writes_input(const KernelArgs& args) {
 }
 Status fails(const KernelArgs&) { return internal_error("out of cheese"); }
 
-std::string run_with(Status (*run)(const KernelArgs&)) {
+// Scratch of one byte per output element plus 8, asked for with shaped tensors and no data.
+Expected<size_t> workspace_of_output(const KernelArgs& args) {
+  if (args.outputs[0].data != nullptr || args.workspace != nullptr) {
+    return internal_error("workspace_bytes got data");
+  }
+  return static_cast<size_t>(args.outputs[0].numel()) + 8;
+}
+// ref.add after filling the whole workspace it asked for (and checking it got exactly that).
+Status fills_workspace(const KernelArgs& args) {
+  const size_t need = static_cast<size_t>(args.outputs[0].numel()) + 8;
+  if (args.workspace == nullptr || args.workspace_bytes != need) {
+    return internal_error("workspace of ", args.workspace_bytes, " bytes, asked for ", need);
+  }
+  std::memset(args.workspace, 0x11, args.workspace_bytes);
+  return ref_kernel_Add(args);
+}
+Status writes_past_workspace(const KernelArgs& args) {
+  static_cast<uint8_t*>(args.workspace)[args.workspace_bytes] = 0;
+  return ref_kernel_Add(args);
+}
+
+std::string run_with(Status (*run)(const KernelArgs&),
+                     Expected<size_t> (*workspace_bytes)(const KernelArgs&) = nullptr) {
   static Kernel k;
-  k = Kernel{"broken.add", OpKind::kAdd, DeviceKind::kCpu, 1, &accept_all, run};
+  k = Kernel{"broken.add", OpKind::kAdd, DeviceKind::kCpu, 1, &accept_all, run, workspace_bytes};
   std::unique_ptr<Device> host = host_device();
   const Report report =
       run_case(add_case(), *host, [](const Node&, std::span<const TensorType>) {
@@ -221,6 +243,12 @@ TEST(HarnessRun, WritesPastTheEndFail) {
   EXPECT_NE(text.find("wrote past the end"), std::string::npos) << text;
   // Also for the empty output.
   EXPECT_NE(text.find("{m=4, n=0}"), std::string::npos) << text;
+}
+
+TEST(HarnessRun, WorkspaceIsPassedAndGuarded) {
+  EXPECT_EQ(run_with(&fills_workspace, &workspace_of_output), "");
+  const std::string text = run_with(&writes_past_workspace, &workspace_of_output);
+  EXPECT_NE(text.find("wrote past the end of its 23-byte workspace"), std::string::npos) << text;
 }
 
 TEST(HarnessRun, ModifiedInputsFail) {

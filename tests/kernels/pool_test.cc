@@ -3,8 +3,8 @@
 // padding, strides, dilation, ceil_mode (including a last window dropped because it starts in the
 // padding), count_include_pad on and off, divisor_override, adaptive windows that overlap, global
 // pooling and outputs larger than the input, special values (NaN propagates through max), and
-// empty batches. The kernels sum in double in the reference's order, so the default tolerances
-// hold.
+// empty batches; max_pool and avg_pool also with channels_last ([N, *spatial, C]). The kernels sum
+// in double in the reference's order, so the default tolerances hold.
 #include <string>
 #include <vector>
 
@@ -80,6 +80,57 @@ std::vector<HarnessCase> pool_cases() {
                   "%0, %1, %2, %3, %4, %5, %6, %7");
     st.shapes = {{{"n", 2}, {"h", 1}, {"w", 1}}, {{"n", 0}, {"h", 1}, {"w", 1}}};
     cases.push_back(st);
+
+    // channels_last: x [n, h, w, C] (odd C), symbolic spatial dims, with special values.
+    HarnessCase cl2;
+    cl2.name = "pool2d_channels_last_" + dt;
+    cl2.ir = graph("  input %x : " + dt + "[n, h, w, 5]\n",
+                   "  %0 = max_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], channels_last=true}\n"
+                   "  %1 = max_pool(%x) {kernel=[2, 3], stride=[1, 2], padding=[0, 1], "
+                   "dilation=[1, 1], channels_last=true}\n"
+                   "  %2 = avg_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], count_include_pad=true, channels_last=true}\n"
+                   "  %3 = avg_pool(%x) {kernel=[3, 2], stride=[2, 1], padding=[1, 1], "
+                   "dilation=[1, 1], count_include_pad=false, channels_last=true}\n"
+                   "  %4 = avg_pool(%x) {kernel=[1, 1], stride=[1, 1], padding=[0, 0], "
+                   "dilation=[1, 1], channels_last=true}\n",
+                   "%0, %1, %2, %3, %4");
+    cl2.shapes = {{{"n", 2}, {"h", 7}, {"w", 10}}, {{"n", 1}, {"h", 3}, {"w", 3}},
+                  {{"n", 3}, {"h", 56}, {"w", 33}}, {{"n", 0}, {"h", 5}, {"w", 6}},
+                  {{"n", 1}, {"h", 4}, {"w", 129}}};
+    cases.push_back(cl2);
+    HarnessCase cl_special = cl2;
+    cl_special.name = "pool2d_channels_last_special_" + dt;
+    cl_special.shapes = {{{"n", 2}, {"h", 9}, {"w", 11}}};
+    cl_special.range.special = 0.05;
+    cases.push_back(cl_special);
+
+    // channels_last with static dims (ceil_mode, dilation, divisor_override), 1-D and 3-D.
+    HarnessCase cls;
+    cls.name = "pool_channels_last_static_1d3d_" + dt;
+    cls.ir = graph("  input %x : " + dt + "[n, 7, 10, 3]\n  input %y : " + dt + "[n, w, 4]\n" +
+                       "  input %v : " + dt + "[n, 5, h, 7, 2]\n",
+                   "  %0 = max_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], ceil_mode=true, channels_last=true}\n"
+                   "  %1 = max_pool(%x) {kernel=[3, 2], stride=[2, 3], padding=[0, 0], "
+                   "dilation=[2, 3], channels_last=true}\n"
+                   "  %2 = avg_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], ceil_mode=true, count_include_pad=false, channels_last=true}\n"
+                   "  %3 = avg_pool(%x) {kernel=[2, 4], stride=[2, 3], padding=[1, 2], "
+                   "dilation=[1, 1], divisor_override=3, channels_last=true}\n"
+                   "  %4 = max_pool(%y) {kernel=[3], stride=[2], padding=[1], dilation=[2], "
+                   "channels_last=true}\n"
+                   "  %5 = avg_pool(%y) {kernel=[4], stride=[3], padding=[2], dilation=[1], "
+                   "count_include_pad=false, channels_last=true}\n"
+                   "  %6 = max_pool(%v) {kernel=[2, 3, 2], stride=[1, 2, 2], padding=[1, 1, 0], "
+                   "dilation=[1, 1, 1], channels_last=true}\n"
+                   "  %7 = avg_pool(%v) {kernel=[3, 2, 3], stride=[2, 1, 2], padding=[1, 0, 1], "
+                   "dilation=[1, 1, 1], count_include_pad=true, channels_last=true}\n",
+                   "%0, %1, %2, %3, %4, %5, %6, %7");
+    cls.shapes = {{{"n", 2}, {"h", 6}, {"w", 11}}, {{"n", 1}, {"h", 2}, {"w", 7}},
+                  {{"n", 3}, {"h", 9}, {"w", 100}}, {{"n", 0}, {"h", 3}, {"w", 9}}};
+    cases.push_back(cls);
 
     // 1-D and 3-D.
     HarnessCase p13;

@@ -62,3 +62,33 @@ def test_model_on_cuda(name, dtype, monkeypatch):
     assert c >= (0.9999 if dtype == torch.float32 else 0.999), f"cosine {c}"
     if dtype == torch.float32:
         torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3)
+
+
+def _kernels(gm):
+    """(op, kernel) of every non-constant node of every engine in `gm`."""
+    from kiln.runtime import _execute_engine
+
+    out = []
+    for node in gm.graph.nodes:
+        if node.target is torch.ops.kiln.execute_engine.default:
+            engine = _execute_engine._ENGINES[node.args[2]].engine
+            out += [(op, kernel) for op, kernel, _, _ in engine.nodes if op != "constant"]
+    return out
+
+
+def test_fast_path_kernels_are_chosen():
+    """fp16 resnet18 and BERT on CUDA take the library path: batch norms folded, every conv a
+    fused channels-last cuDNN conv, GELU fused into cuBLASLt linears, flash attention from cuDNN."""
+    model, x = _case("resnet18", torch.float16)
+    kernels = _kernels(kiln.compile(model, inputs=[x]))
+    ops = [op for op, _ in kernels]
+    assert "batch_norm" not in ops and "relu" not in ops and "add" not in ops, ops
+    convs = [k for op, k in kernels if op == "conv"]
+    assert len(convs) == 20 and set(convs) == {"cudnn.conv"}, convs
+    assert ops.count("permute") <= 2, ops
+
+    model, x = _case("bert", torch.float16)
+    kernels = _kernels(kiln.compile(model, inputs=[x]))
+    ops = [op for op, _ in kernels]
+    assert "gelu" not in ops, ops
+    assert {k for op, k in kernels if op == "attention"} == {"cudnn.attention"}, kernels

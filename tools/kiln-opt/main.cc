@@ -28,6 +28,8 @@ constexpr const char* kUsage =
     "options:\n"
     "  --passes=a,b,...      run these passes in order (see --list-passes)\n"
     "  --verify-each         verify the graph after every pass\n"
+    "  --device=cpu|cuda     the target device the passes see (default cpu); target-specific\n"
+    "                        passes such as layout do nothing on cpu\n"
     "  --split-input-file    split the input on lines '// -----' and process each chunk on its\n"
     "                        own; outputs are separated by '// -----', errors go to stderr and\n"
     "                        processing continues (exit status 1 if any chunk failed)\n"
@@ -41,6 +43,7 @@ constexpr const char* kUsage =
 struct Options {
   std::vector<std::string> passes;
   bool verify_each = false;
+  DeviceKind device = DeviceKind::kCpu;
   bool split_input = false;
   size_t elide_constants = 0;
   std::string file;
@@ -87,6 +90,21 @@ Expected<int> parse_args(int argc, char** argv, Options* options) {
       options->passes = split_commas(arg.substr(9));
     } else if (arg == "--verify-each") {
       options->verify_each = true;
+    } else if (arg == "--device" || arg.starts_with("--device=")) {
+      std::string_view name;
+      if (arg == "--device") {
+        if (i + 1 >= argc) return invalid_argument("--device needs a value: cpu or cuda");
+        name = argv[++i];
+      } else {
+        name = arg.substr(9);
+      }
+      if (name == "cpu") {
+        options->device = DeviceKind::kCpu;
+      } else if (name == "cuda") {
+        options->device = DeviceKind::kCuda;
+      } else {
+        return invalid_argument("--device must be cpu or cuda, got '", name, "'");
+      }
     } else if (arg == "--split-input-file") {
       options->split_input = true;
     } else if (arg.starts_with("--elide-constants=")) {
@@ -133,6 +151,7 @@ Expected<std::string> process(std::string_view text, std::string_view filename,
   KILN_ASSIGN_OR_RETURN(Graph g, parse_graph(text, filename));
   PassManagerOptions pm = pass_manager_options_from_env();
   if (options.verify_each) pm.verify_each = true;
+  pm.pass_options.device = options.device;
   KILN_RETURN_IF_ERROR(run_passes(g, options.passes, pm));
   PrintOptions print;
   print.elide_constants_over_bytes = options.elide_constants;

@@ -19,7 +19,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
+#include <string_view>
+#include <vector>
 
 #include "cli.h"
 
@@ -28,7 +31,7 @@ namespace {
 
 constexpr std::string_view kRunHelp = R"(usage:
   kiln run MODEL.kiln [--shapes NAME:DxDx..[,NAME:..]] [--iters N] [--warmup W]
-                      [--device cpu|cuda] [--cuda-graphs] [--seed S]
+                      [--device cpu|cuda] [--cuda-graphs] [--profile] [--seed S]
 
 Runs the engine on random inputs (floats uniform in [-1, 1), integers in [0, 10), random bools) and
 prints the median and p90 latency and a summary of every output.
@@ -40,6 +43,8 @@ options:
   --warmup W       untimed iterations first (default 1)
   --device DEVICE  cpu (default) or cuda (a CUDA engine, run on the current CUDA device)
   --cuda-graphs    cuda: capture each shape signature as a CUDA graph and replay it
+  --profile        cuda: one more run, node by node with a CUDA event after each; prints the GPU
+                   time per kernel and the 20 slowest nodes
   --seed S         random seed for the inputs (default 0)
   -h, --help       show this help
 )";
@@ -171,6 +176,39 @@ double quantile(std::vector<double> samples, double q) {
   return samples[std::clamp<size_t>(rank, 1, samples.size()) - 1];
 }
 
+// The GPU time per kernel, then the 20 slowest nodes.
+void print_profile(const Engine& engine, const std::vector<double>& node_ms) {
+  const Graph& g = engine.graph();
+  std::map<std::string_view, std::pair<double, int>> by_kernel;
+  std::vector<size_t> order;
+  double total = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op == OpKind::kConstant) continue;
+    auto& [ms, calls] = by_kernel[engine.kernels()[i]->name];
+    ms += node_ms[i];
+    ++calls;
+    total += node_ms[i];
+    order.push_back(i);
+  }
+  std::printf("profile (plain launches, an event after each node): %.3f ms GPU\n", total);
+  std::vector<std::pair<std::string_view, std::pair<double, int>>> kernels(by_kernel.begin(),
+                                                                          by_kernel.end());
+  std::sort(kernels.begin(), kernels.end(),
+            [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  for (const auto& [name, stat] : kernels) {
+    std::printf("  %9.3f ms %5d x  %s\n", stat.first, stat.second, std::string(name).c_str());
+  }
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return node_ms[a] > node_ms[b]; });
+  order.resize(std::min<size_t>(order.size(), 20));
+  std::printf("slowest nodes:\n");
+  for (size_t i : order) {
+    const Node& n = g.nodes[i];
+    std::printf("  %8.3f ms  #%-4zu %-16s %-22s %s\n", node_ms[i], i,
+                std::string(op_name(n.op)).c_str(), std::string(engine.kernels()[i]->name).c_str(),
+                n.outputs.empty() ? "" : g.type_text(g.type(n.outputs[0])).c_str());
+  }
+}
+
 // Device buffers and a stream for one `kiln run --device cuda`; they release themselves.
 class CudaRun {
  public:
@@ -242,7 +280,8 @@ class CudaRun {
 
 int run_command(std::span<char* const> args) {
   constexpr OptionSpec kSpecs[] = {{"--shapes", true}, {"--iters", true}, {"--warmup", true},
-                                   {"--device", true}, {"--seed", true}, {"--cuda-graphs", false}};
+                                   {"--device", true}, {"--seed", true}, {"--cuda-graphs", false},
+                                   {"--profile", false}};
   Expected<ParsedArgs> parsed = parse_args(args, kSpecs);
   if (!parsed.ok()) return usage_error("run", parsed.status().message());
   if (parsed->help) {
@@ -281,6 +320,8 @@ int run_command(std::span<char* const> args) {
   const bool cuda = *device == DeviceKind::kCuda;
   const bool cuda_graphs = parsed->options.count("--cuda-graphs") != 0;
   if (cuda_graphs && !cuda) return usage_error("run", "--cuda-graphs needs --device cuda");
+  const bool profile = parsed->options.count("--profile") != 0;
+  if (profile && !cuda) return usage_error("run", "--profile needs --device cuda");
   const Graph& g = engine->graph();
   Expected<std::vector<ConcreteShape>> shapes = parse_shapes(g, option("--shapes", ""));
   if (!shapes.ok()) return fail(shapes.status());
@@ -368,6 +409,12 @@ int run_command(std::span<char* const> args) {
     std::printf("  output %s: %s%s  %s\n", infos[i].name.c_str(),
                 std::string(dtype_name(outputs[i].dtype)).c_str(),
                 concrete_shape_text(outputs[i].shape).c_str(), summary(outputs[i]).c_str());
+  }
+  if (profile) {
+    Expected<std::vector<double>> node_ms = context.profile(device_inputs, device_outputs,
+                                                            gpu.stream());
+    if (!node_ms.ok()) return fail(node_ms.status());
+    print_profile(*engine, *node_ms);
   }
   return 0;
 }

@@ -16,7 +16,7 @@
 
 namespace kiln {
 
-inline constexpr uint32_t kEngineFormatVersion = 1;
+inline constexpr uint32_t kEngineFormatVersion = 2;
 
 struct EngineContents {
   DeviceKind device = DeviceKind::kCpu;

@@ -29,6 +29,9 @@ enum class GeluApprox : uint8_t { kNone, kTanh };
 enum class DivRounding : uint8_t { kNone, kTrunc, kFloor };
 enum class PadMode : uint8_t { kConstant, kReflect, kReplicate };
 enum class ResizeMode : uint8_t { kNearest, kBilinear };
+// A pointwise activation fused into a conv or linear (the fuse-epilogues pass): applied after bias
+// and residual. gelu is the exact (erf) form, gelu_tanh torch's approximate="tanh".
+enum class Activation : uint8_t { kNone, kRelu, kSilu, kGelu, kGeluTanh };
 
 template <typename E>
 struct EnumNames;
@@ -47,6 +50,10 @@ struct EnumNames<PadMode> {
 template <>
 struct EnumNames<ResizeMode> {
   static constexpr std::string_view kNames[] = {"nearest", "bilinear"};
+};
+template <>
+struct EnumNames<Activation> {
+  static constexpr std::string_view kNames[] = {"none", "relu", "silu", "gelu", "gelu_tanh"};
 };
 
 // KILN_FIELDS(a, b, c) defines visit(v) calling v("a", a), v("b", b), v("c", c), const and not.
@@ -164,12 +171,17 @@ struct TopKAttrs {
   bool largest = true;
   KILN_FIELDS(k, axis, largest)
 };
-struct ConvAttrs {  // one entry per spatial dim
+// One entry per spatial dim. y = activation(conv(x, w) + bias + residual). channels_last: x is
+// [N, *spatial, C], w is [O, *kernel, C/g], y and residual are [N, *spatial', O] (the layout pass
+// chooses it on CUDA); otherwise x is [N, C, *spatial], w [O, C/g, *kernel], y [N, O, *spatial'].
+struct ConvAttrs {
   std::vector<int64_t> stride;
   std::vector<int64_t> padding;
   std::vector<int64_t> dilation;
   int64_t groups = 1;
-  KILN_FIELDS(stride, padding, dilation, groups)
+  Activation activation = Activation::kNone;
+  bool channels_last = false;
+  KILN_FIELDS(stride, padding, dilation, groups, activation, channels_last)
 };
 struct ConvTransposeAttrs {
   std::vector<int64_t> stride;
@@ -178,6 +190,10 @@ struct ConvTransposeAttrs {
   std::vector<int64_t> dilation;
   int64_t groups = 1;
   KILN_FIELDS(stride, padding, output_padding, dilation, groups)
+};
+struct LinearAttrs {  // y = activation(x @ w^T + bias)
+  Activation activation = Activation::kNone;
+  KILN_FIELDS(activation)
 };
 struct BatchNormAttrs {  // channels on axis 1
   double eps = 1e-5;
@@ -198,7 +214,9 @@ struct AttentionAttrs {  // scale absent: 1/sqrt(E); mask: bool (true = keep) or
   std::optional<double> scale;
   KILN_FIELDS(is_causal, scale)
 };
-struct PoolAttrs {  // max_pool uses dilation; avg_pool uses count_include_pad and divisor_override
+// max_pool uses dilation; avg_pool uses count_include_pad and divisor_override. channels_last: x
+// and y are [N, *spatial, C] instead of [N, C, *spatial].
+struct PoolAttrs {
   std::vector<int64_t> kernel;
   std::vector<int64_t> stride;
   std::vector<int64_t> padding;
@@ -206,7 +224,9 @@ struct PoolAttrs {  // max_pool uses dilation; avg_pool uses count_include_pad a
   bool ceil_mode = false;
   bool count_include_pad = true;
   std::optional<int64_t> divisor_override;
-  KILN_FIELDS(kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override)
+  bool channels_last = false;
+  KILN_FIELDS(kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override,
+              channels_last)
 };
 struct AdaptivePoolAttrs {
   std::vector<int64_t> output_size;
@@ -269,7 +289,7 @@ struct TriluAttrs {  // upper: keep j - i >= diagonal; lower: keep j - i <= diag
   X(ConstantAttrs) X(FullAttrs) X(ArangeAttrs) X(GeluAttrs) X(SoftplusAttrs)         \
   X(LeakyReluAttrs) X(EluAttrs) X(ClampAttrs) X(CastAttrs) X(DivAttrs) X(ReduceAttrs)            \
   X(VarAttrs) X(ArgReduceAttrs) X(AxisAttrs) X(AxesAttrs) X(TopKAttrs) X(ConvAttrs)              \
-  X(ConvTransposeAttrs) X(BatchNormAttrs) X(NormAttrs) X(GroupNormAttrs) X(AttentionAttrs)       \
+  X(LinearAttrs) X(ConvTransposeAttrs) X(BatchNormAttrs) X(NormAttrs) X(GroupNormAttrs) X(AttentionAttrs)       \
   X(PoolAttrs) X(AdaptivePoolAttrs) X(ResizeAttrs) X(ReshapeAttrs) X(PermuteAttrs)                \
   X(ExpandAttrs) X(SliceAttrs) X(SplitAttrs) X(PadAttrs) X(TileAttrs) X(RollAttrs) X(TriluAttrs)
 

@@ -35,6 +35,10 @@ struct KernelArgs {
   // CUDA kernels: the cudaStream_t to launch on (never the legacy default stream, never a device-wide
   // synchronisation). Null for CPU kernels.
   void* stream = nullptr;
+  // Scratch memory for this launch alone (CUDA: device memory in the runtime's arena, reused by the
+  // next node), at least Kernel::workspace_bytes(args) bytes; null when that is 0.
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
 };
 
 struct Kernel {
@@ -47,6 +51,11 @@ struct Kernel {
   // (kNoValue).
   bool (*accepts)(const Node& node, std::span<const TensorType> input_types, std::string* why);
   Status (*run)(const KernelArgs& args);
+  // Scratch bytes run() needs for these shapes, or null for none. Called by the runtime when it plans
+  // a shape signature, before any run and never while a stream is being captured, with `args`'s
+  // tensors shaped but their data, stream and workspace null: a kernel may prepare (and cache)
+  // per-shape state here, such as a cuDNN execution plan.
+  Expected<size_t> (*workspace_bytes)(const KernelArgs& args) = nullptr;
 };
 
 // Every kernel for `op` on `device`, best first.

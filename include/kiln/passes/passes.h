@@ -5,10 +5,14 @@
 #pragma once
 
 #include "kiln/ir/graph.h"
+#include "kiln/kernels/kernel.h"
 
 namespace kiln {
 
-struct PassOptions {};
+struct PassOptions {
+  // The device the graph will run on: target-specific passes (layout) do nothing on the CPU.
+  DeviceKind device = DeviceKind::kCpu;
+};
 
 // dce: removes nodes none of whose outputs reach a graph output. Graph inputs stay.
 Expected<bool> eliminate_dead_code(Graph& g, const PassOptions& options);
@@ -20,5 +24,14 @@ Expected<bool> eliminate_common_subexpressions(Graph& g, const PassOptions& opti
 // canonicalize: folds reshape->reshape, permute->permute, drops identity reshape/permute/expand/
 // slice/cast, turns a permute that moves only size-1 dims into a reshape.
 Expected<bool> canonicalize(Graph& g, const PassOptions& options);
+// fold-batch-norm: folds batch_norm(conv or conv_transpose) with all-constant parameters into the
+// conv's weight and bias, when the conv output has no other use and the conv no epilogue.
+Expected<bool> fold_batch_norm(Graph& g, const PassOptions& options);
+// fuse-epilogues: fuses a same-shaped residual add into a conv, and a following relu / silu / gelu
+// into a conv or linear, when their output has a single use.
+Expected<bool> fuse_epilogues(Graph& g, const PassOptions& options);
+// layout: on CUDA only, makes 2-d convs channels-last between permutes and sinks the permutes
+// back to NCHW through elementwise ops and 2-d pools, so that they cancel between convs.
+Expected<bool> layout(Graph& g, const PassOptions& options);
 
 }  // namespace kiln

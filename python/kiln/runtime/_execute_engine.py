@@ -54,6 +54,40 @@ class _LoadedEngine:
 
 
 _CUDAGRAPHS_MODE: bool | None = None
+# While profile() runs: (engine key, per-node GPU ms) for every CUDA engine call.
+_PROFILE: list | None = None
+
+
+def profile(fn, *args, top: int = 25) -> str:
+    """Calls ``fn(*args)`` once (a kiln-compiled module, say) with every CUDA engine run node by
+    node, a CUDA event after each node, and returns a report: total GPU ms per engine, per kernel,
+    and the ``top`` slowest nodes. Plain launches (no CUDA graphs): for finding slow kernels; time
+    the model with CUDA events for its real speed."""
+    global _PROFILE
+    _PROFILE = []
+    try:
+        fn(*args)
+        calls = _PROFILE
+    finally:
+        _PROFILE = None
+    lines, rows, by_kernel = [], [], {}
+    for key, times in calls:
+        nodes = _ENGINES[key].engine.nodes
+        lines.append(f"engine {key}: {sum(times):.3f} ms GPU over {len(nodes)} nodes")
+        for i, ms in enumerate(times):
+            op, kernel, out_type, loc = nodes[i]
+            if op == "constant":
+                continue
+            rows.append((ms, key, i, op, kernel, out_type, loc))
+            total, count = by_kernel.get(kernel, (0.0, 0))
+            by_kernel[kernel] = (total + ms, count + 1)
+    lines.append("per kernel (ms, calls):")
+    for kernel, (total, count) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0]):
+        lines.append(f"  {total:9.3f} {count:5d}  {kernel}")
+    lines.append(f"slowest {top} nodes:")
+    for ms, key, i, op, kernel, out_type, loc in sorted(rows, key=lambda r: -r[0])[:top]:
+        lines.append(f"  {ms:8.3f}  #{i:<4d} {op:<16s} {kernel:<22s} {out_type}  {loc}")
+    return "\n".join(lines)
 
 
 def set_cudagraphs_mode(enabled: bool | None) -> None:
@@ -149,7 +183,10 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
                     for s, spec in zip(shapes, e.outputs)]
             out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
             graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
-            if graphs and not capturing:
+            if _PROFILE is not None and not capturing:
+                own = e.context(index, stream.cuda_stream, False)
+                _PROFILE.append((key, own.profile_device(ins, out_args, stream.cuda_stream)))
+            elif graphs and not capturing:
                 # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
                 own = e.context(index, stream.cuda_stream, True)
                 own.run_device(ins, out_args, stream.cuda_stream)

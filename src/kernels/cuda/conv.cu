@@ -11,11 +11,17 @@
 // divides exactly). The reference sums in another order (im2col + blocked GEMM), so results agree
 // to f32 rounding, not bit for bit; f16/bf16 are rounded once. f32, f16 and bf16.
 //
-// Deliberately not here: cuDNN, implicit-GEMM or tensor-core paths, channels-last layouts, and
-// padding modes other than zeros (the importer emits a pad op).
+// conv also takes ConvAttrs' fused epilogue and layout: y = activation(conv + bias + residual), the
+// residual (input 3, the output's shape) added and the activation (activation.cuh) applied in f32
+// before the one rounding, as the reference does; with channels_last, x [N, *sp, C], w [O, *k, C/g]
+// and y [N, *sp', O], the same sums indexed in that layout.
+//
+// Deliberately not here: cuDNN (conv_cudnn sits in front of this kernel), implicit-GEMM or
+// tensor-core paths, and padding modes other than zeros (the importer emits a pad op).
 #include <algorithm>
 #include <cmath>
 
+#include "activation.cuh"
 #include "dtype.cuh"
 #include "families.h"
 #include "movement.cuh"
@@ -40,48 +46,64 @@ struct ConvParams {
 
 // ---- Kernels ------------------------------------------------------------------------------------
 
-// y[b, co, o] = bias[co] + sum over ci in co's group and taps t of
-//   w[co, ci, t] * x[b, ci, o * s - p + t * d] (taps landing in the padding add nothing).
-template <typename T>
+// y[b, co, o] = act(bias[co] + residual[b, co, o] + sum over ci in co's group and taps t of
+//   w[co, ci, t] * x[b, ci, o * s - p + t * d]) (taps landing in the padding add nothing).
+// kChannelsLast: the same with x[b, *i, ci], w[co, *t, ci], y and residual [b, *o, co].
+template <typename T, bool kChannelsLast>
 __global__ void conv_kernel(const T* __restrict__ x, const T* __restrict__ w,
-                            const T* __restrict__ bias, T* __restrict__ y, int64_t total,
-                            ConvParams p) {
+                            const T* __restrict__ bias, const T* __restrict__ residual,
+                            T* __restrict__ y, int64_t total, ConvParams p, Activation act) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
   const int64_t k_size = p.k[0] * p.k[1] * p.k[2];
   const int64_t cg = p.c_in / p.groups, og = p.c_out / p.groups;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += step) {
-    const int64_t ow = e % p.out[2];
-    int64_t t = e / p.out[2];
+    int64_t t = e, co = 0;
+    if constexpr (kChannelsLast) {
+      co = t % p.c_out;
+      t /= p.c_out;
+    }
+    const int64_t ow = t % p.out[2];
+    t /= p.out[2];
     const int64_t oh = t % p.out[1];
     t /= p.out[1];
     const int64_t od = t % p.out[0];
     t /= p.out[0];
-    const int64_t co = t % p.c_out, b = t / p.c_out;
+    if constexpr (!kChannelsLast) {
+      co = t % p.c_out;
+      t /= p.c_out;
+    }
+    const int64_t b = t;
     const int64_t g = co / og;
     float acc = bias != nullptr ? to_float(bias[co]) : 0.0f;
-    for (int64_t cl = 0; cl < cg; ++cl) {
-      const int64_t ci = g * cg + cl;
-      const T* xp = x + (b * p.c_in + ci) * in_plane;
-      const T* wp = w + (co * cg + cl) * k_size;
-      for (int64_t kd = 0; kd < p.k[0]; ++kd) {
-        const int64_t id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
-        if (id < 0 || id >= p.in[0]) continue;
-        for (int64_t kh = 0; kh < p.k[1]; ++kh) {
-          const int64_t ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
-          if (ih < 0 || ih >= p.in[1]) continue;
-          const T* row = xp + (id * p.in[1] + ih) * p.in[2];
-          const T* wrow = wp + (kd * p.k[1] + kh) * p.k[2];
-          for (int64_t kw = 0; kw < p.k[2]; ++kw) {
-            const int64_t iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
-            if (iw < 0 || iw >= p.in[2]) continue;
-            acc = fmaf(to_float(wrow[kw]), to_float(row[iw]), acc);
+    for (int64_t kd = 0; kd < p.k[0]; ++kd) {
+      const int64_t id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
+      if (id < 0 || id >= p.in[0]) continue;
+      for (int64_t kh = 0; kh < p.k[1]; ++kh) {
+        const int64_t ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
+        if (ih < 0 || ih >= p.in[1]) continue;
+        for (int64_t kw = 0; kw < p.k[2]; ++kw) {
+          const int64_t iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
+          if (iw < 0 || iw >= p.in[2]) continue;
+          const int64_t ipos = (id * p.in[1] + ih) * p.in[2] + iw;
+          const int64_t kpos = (kd * p.k[1] + kh) * p.k[2] + kw;
+          if constexpr (kChannelsLast) {
+            const T* xp = x + (b * in_plane + ipos) * p.c_in + g * cg;
+            const T* wp = w + (co * k_size + kpos) * cg;
+            for (int64_t cl = 0; cl < cg; ++cl) acc = fmaf(to_float(wp[cl]), to_float(xp[cl]), acc);
+          } else {
+            const T* xp = x + (b * p.c_in + g * cg) * in_plane + ipos;
+            const T* wp = w + co * cg * k_size + kpos;
+            for (int64_t cl = 0; cl < cg; ++cl) {
+              acc = fmaf(to_float(wp[cl * k_size]), to_float(xp[cl * in_plane]), acc);
+            }
           }
         }
       }
     }
-    y[e] = store_as<T>(acc);
+    if (residual != nullptr) acc += to_float(residual[e]);
+    y[e] = store_as<T>(cuda::apply_activation(act, acc));
   }
 }
 
@@ -174,11 +196,14 @@ Status read_spatial(std::string_view op, std::string_view name, const std::vecto
   return ok_status();
 }
 
-// x[N, C, *sp], w[A, B, *k], bias[bias_len]?, output of x's rank; fills sizes and spatial dims.
-Status conv_operands(std::string_view op, const KernelArgs& args, ConvParams& p, size_t& nsp) {
-  if (args.inputs.size() < 2 || args.inputs.size() > 3 || args.outputs.size() != 1) {
-    return invalid_argument(op, ": expected 2 or 3 inputs and 1 output, got ", args.inputs.size(),
-                            " and ", args.outputs.size());
+// x[N, C, *sp], w[A, B, *k], bias[C_out]?, residual (conv only, up to `max_inputs` = 4) of the
+// output's shape, output of x's rank; with channels_last x[N, *sp, C], w[A, *k, B] and output
+// [N, *sp', C_out]. Fills sizes and spatial dims.
+Status conv_operands(std::string_view op, const KernelArgs& args, size_t max_inputs,
+                     bool channels_last, ConvParams& p, size_t& nsp) {
+  if (args.inputs.size() < 2 || args.inputs.size() > max_inputs || args.outputs.size() != 1) {
+    return invalid_argument(op, ": expected 2 to ", max_inputs, " inputs and 1 output, got ",
+                            args.inputs.size(), " and ", args.outputs.size());
   }
   KILN_RETURN_IF_ERROR(check_device_buffers(op, args, 2));
   const TensorView& x = args.inputs[0];
@@ -187,49 +212,62 @@ Status conv_operands(std::string_view op, const KernelArgs& args, ConvParams& p,
   if (x.dtype != DType::kF32 && x.dtype != DType::kF16 && x.dtype != DType::kBF16) {
     return unsupported(op, ": the CUDA kernel takes f32, f16 or bf16, got ", dtype_name(x.dtype));
   }
-  if (w.dtype != x.dtype || out.dtype != x.dtype ||
-      (args.inputs.size() == 3 && args.inputs[2].data != nullptr &&
-       args.inputs[2].dtype != x.dtype)) {
-    return invalid_argument(op, ": weight, bias and output must have x's dtype ",
+  bool same_dtype = w.dtype == x.dtype && out.dtype == x.dtype;
+  for (size_t i = 2; i < args.inputs.size(); ++i) {
+    same_dtype = same_dtype && (args.inputs[i].data == nullptr || args.inputs[i].dtype == x.dtype);
+  }
+  if (!same_dtype) {
+    return invalid_argument(op, ": weight, bias, residual and output must have x's dtype ",
                             dtype_name(x.dtype));
   }
   if (x.shape.size() < 3 || x.shape.size() > 5 || w.shape.size() != x.shape.size() ||
       out.shape.size() != x.shape.size()) {
-    return invalid_argument(op, ": expected x[N, C, *spatial] with 1 to 3 spatial dims and a ",
-                            "weight and output of its rank, got x", shape_text(x.shape),
-                            ", weight", shape_text(w.shape), ", output", shape_text(out.shape));
+    return invalid_argument(op, ": expected x",
+                            channels_last ? "[N, *spatial, C]" : "[N, C, *spatial]",
+                            " with 1 to 3 spatial dims and a weight and output of its rank, got x",
+                            shape_text(x.shape), ", weight", shape_text(w.shape), ", output",
+                            shape_text(out.shape));
   }
   nsp = x.shape.size() - 2;
   for (int d = 0; d < 3; ++d) {
     p.in[d] = p.out[d] = p.k[d] = p.stride[d] = p.dil[d] = 1;
     p.pad[d] = 0;
   }
+  const size_t sp0 = channels_last ? 1 : 2, c_axis = channels_last ? x.shape.size() - 1 : 1;
   for (size_t i = 0; i < nsp; ++i) {
-    p.in[3 - nsp + i] = x.shape[2 + i];
-    p.k[3 - nsp + i] = w.shape[2 + i];
-    p.out[3 - nsp + i] = out.shape[2 + i];
+    p.in[3 - nsp + i] = x.shape[sp0 + i];
+    p.k[3 - nsp + i] = w.shape[sp0 + i];
+    p.out[3 - nsp + i] = out.shape[sp0 + i];
   }
   p.n = x.shape[0];
-  p.c_in = x.shape[1];
-  p.c_out = out.shape[1];
-  if (args.inputs.size() == 3 && args.inputs[2].data != nullptr &&
+  p.c_in = x.shape[c_axis];
+  p.c_out = out.shape[c_axis];
+  if (args.inputs.size() >= 3 && args.inputs[2].data != nullptr &&
       args.inputs[2].shape != ConcreteShape{p.c_out}) {
     return invalid_argument(op, ": bias", shape_text(args.inputs[2].shape), ", expected [",
                             p.c_out, "]");
+  }
+  if (args.inputs.size() == 4 && args.inputs[3].data != nullptr &&
+      args.inputs[3].shape != out.shape) {
+    return invalid_argument(op, ": residual (input 3)", shape_text(args.inputs[3].shape),
+                            " must have the output's shape", shape_text(out.shape));
   }
   return ok_status();
 }
 
 // ---- Host: launch -------------------------------------------------------------------------------
 
+// `act` and `channels_last` apply to conv only (conv_transpose has neither).
 Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
-                   const ConvParams& p) {
+                   const ConvParams& p, Activation act, bool channels_last) {
   const TensorView& x = args.inputs[0];
   const TensorView& y = args.outputs[0];
   const int64_t total = y.numel();
   if (total == 0) return ok_status();
   const void* bias =
-      args.inputs.size() == 3 && args.inputs[2].data != nullptr ? args.inputs[2].data : nullptr;
+      args.inputs.size() >= 3 && args.inputs[2].data != nullptr ? args.inputs[2].data : nullptr;
+  const void* residual =
+      args.inputs.size() == 4 && args.inputs[3].data != nullptr ? args.inputs[3].data : nullptr;
   const unsigned blocks =
       static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks));
   cudaStream_t stream = cuda_move::stream_of(args);
@@ -238,11 +276,14 @@ Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
     const T* xp = static_cast<const T*>(x.data);
     const T* wp = static_cast<const T*>(args.inputs[1].data);
     const T* bp = static_cast<const T*>(bias);
+    const T* rp = static_cast<const T*>(residual);
     T* yp = static_cast<T*>(y.data);
     if (transpose) {
       conv_transpose_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, yp, total, p);
+    } else if (channels_last) {
+      conv_kernel<T, true><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, rp, yp, total, p, act);
     } else {
-      conv_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, yp, total, p);
+      conv_kernel<T, false><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, rp, yp, total, p, act);
     }
     return ok_status();
   }));
@@ -255,36 +296,45 @@ Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
 Status conv_run(const KernelArgs& args) {
   // 1. Operands and attributes; the output size must follow torch's formula.
   const ConvAttrs& at = args.node.attrs_as<ConvAttrs>();
+  const bool cl = at.channels_last;
   ConvParams p{};
   size_t nsp = 0;
-  KILN_RETURN_IF_ERROR(conv_operands("conv", args, p, nsp));
+  KILN_RETURN_IF_ERROR(conv_operands("conv", args, 4, cl, p, nsp));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "stride", at.stride, nsp, 1, 1, p.stride));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "padding", at.padding, nsp, 0, 0, p.pad));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "dilation", at.dilation, nsp, 1, 1, p.dil));
   const TensorView& x = args.inputs[0];
   const TensorView& w = args.inputs[1];
   const TensorView& out = args.outputs[0];
+  const size_t c_axis = cl ? x.shape.size() - 1 : 1;
   p.groups = at.groups;
   if (p.groups < 1 || p.c_in % p.groups != 0 || w.shape[0] != p.c_out ||
-      p.c_out % p.groups != 0 || w.shape[1] != p.c_in / p.groups) {
+      p.c_out % p.groups != 0 || w.shape[c_axis] != p.c_in / p.groups) {
     return invalid_argument("conv: x", shape_text(x.shape), ", weight", shape_text(w.shape),
                             " and output", shape_text(out.shape), " do not fit groups = ",
                             p.groups,
-                            " (expected weight [O, C/groups, *k] with O and C divisible)");
+                            cl ? " (expected channels_last weight [O, *k, C/groups] with O and C "
+                                 "divisible)"
+                               : " (expected weight [O, C/groups, *k] with O and C divisible)");
   }
-  ConcreteShape expected = {p.n, p.c_out};
+  if (static_cast<size_t>(at.activation) >= std::size(EnumNames<Activation>::kNames)) {
+    return invalid_argument("conv: invalid activation ", static_cast<int>(at.activation));
+  }
+  ConcreteShape expected = {p.n};
+  if (!cl) expected.push_back(p.c_out);
   for (size_t i = 0; i < nsp; ++i) {
     const size_t d = 3 - nsp + i;
     const int64_t span = p.in[d] + 2 * p.pad[d] - p.dil[d] * (p.k[d] - 1) - 1;
     expected.push_back(span < 0 ? 0 : span / p.stride[d] + 1);
   }
+  if (cl) expected.push_back(p.c_out);
   if (out.shape != expected) {
     return invalid_argument("conv: output", shape_text(out.shape), ", expected",
                             shape_text(expected), " for x", shape_text(x.shape), " and weight",
-                            shape_text(w.shape));
+                            shape_text(w.shape), cl ? " (channels_last)" : "");
   }
-  // 2. One thread per output element.
-  return launch_conv("conv", false, args, p);
+  // 2. One thread per output element, with the epilogue (residual, activation) fused.
+  return launch_conv("conv", false, args, p, at.activation, cl);
 }
 
 Status conv_transpose_run(const KernelArgs& args) {
@@ -293,7 +343,7 @@ Status conv_transpose_run(const KernelArgs& args) {
   ConvParams p{};
   size_t nsp = 0;
   int64_t out_pad[3] = {0, 0, 0};
-  KILN_RETURN_IF_ERROR(conv_operands("conv_transpose", args, p, nsp));
+  KILN_RETURN_IF_ERROR(conv_operands("conv_transpose", args, 3, false, p, nsp));
   KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "stride", at.stride, nsp, 1, 1, p.stride));
   KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "padding", at.padding, nsp, 0, 0, p.pad));
   KILN_RETURN_IF_ERROR(
@@ -326,7 +376,7 @@ Status conv_transpose_run(const KernelArgs& args) {
                             shape_text(w.shape));
   }
   // 2. One thread per output element, gathering the taps that reach it.
-  return launch_conv("conv_transpose", true, args, p);
+  return launch_conv("conv_transpose", true, args, p, Activation::kNone, false);
 }
 
 bool conv_accepts(const Node& node, std::span<const TensorType> input_types, std::string* why) {

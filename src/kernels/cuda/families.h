@@ -20,6 +20,10 @@ std::span<const Kernel> cuda_movement_kernels();     // movement.cu
 std::span<const Kernel> cuda_index_kernels();        // movement_index.cu (take, gather)
 std::span<const Kernel> cuda_pool_kernels();         // pool.cu
 std::span<const Kernel> cuda_resize_kernels();       // resize.cu
+#if KILN_HAVE_CUDNN
+std::span<const Kernel> cuda_cudnn_conv_kernels();       // cudnn_conv.cc (ahead of conv.cu)
+std::span<const Kernel> cuda_cudnn_attention_kernels();  // cudnn_attention.cc
+#endif
 std::span<const Kernel> cuda_conv_kernels();         // conv.cu (conv, conv_transpose)
 std::span<const Kernel> cuda_attention_kernels();    // attention.cu
 std::span<const Kernel> cuda_topk_kernels();         // topk.cu
@@ -36,7 +40,13 @@ inline std::vector<std::span<const Kernel>> cuda_kernel_families() {
       cuda_index_kernels(),
       cuda_pool_kernels(),
       cuda_resize_kernels(),
+#if KILN_HAVE_CUDNN
+      cuda_cudnn_conv_kernels(),
+#endif
       cuda_conv_kernels(),
+#if KILN_HAVE_CUDNN
+      cuda_cudnn_attention_kernels(),
+#endif
       cuda_attention_kernels(),
       cuda_topk_kernels(),
   };

@@ -1,27 +1,46 @@
-// matmul and linear on cuBLASLt (see gemm.h), in three layers: a fill kernel for K == 0, the
-// cuBLASLt launcher (handles, workspaces, cached plans, batch loops), and the entries that check
-// shapes exactly like the reference kernels (src/kernels/reference/matmul.cc) and map them onto
-// column-major cuBLASLt calls.
+// matmul and linear on cuBLASLt (see gemm.h), in three layers: elementwise kernels (the K == 0
+// fill, and the bias + activation pass for activations cuBLASLt has no epilogue for), the cuBLASLt
+// launcher (handles, workspaces, cached plans, batch loops), and the entries that check shapes
+// exactly like the reference kernels (src/kernels/reference/matmul.cc), size the scratch and map
+// the shapes onto column-major cuBLASLt calls. Over 800 lines: the three layers of one family share
+// the plan and workspace types, and splitting them would put those in a header for one user.
 //
-// Row-major C[M, N] = A[M, K] @ B[K, N] is, read as column-major memory, C^T = B^T @ A^T: cuBLASLt
-// computes (m, n, k) = (N, M, K) with its "A" = our B (ld N) and its "B" = our A (ld K), C ld N. For
-// linear, y[M, N] = x[M, K] @ w[N, K]^T: cuBLASLt's A is w with op T (stored K x N, ld K), its B is x
-// (ld K); the bias then runs along cuBLASLt's rows (length N), as the BIAS epilogue wants.
+// Row-major C[M, N] = A[M, K] @ B[K, N] is, read as column-major memory, C^T = B^T @ A^T:
+// cuBLASLt computes (m, n, k) = (N, M, K) with its "A" = our B (ld N) and its "B" = our A (ld K),
+// C ld N. For linear, y[M, N] = x[M, K] @ w[N, K]^T: cuBLASLt's A is w with op T (stored K x N,
+// ld K), its B is x (ld K); the bias then runs along cuBLASLt's rows (length N), as the BIAS
+// epilogue wants.
 //
 // - Handles: one cublasLtHandle_t per device, created on first use under a mutex, never destroyed
 //   (kiln lives inside the user's process; tearing down cuBLAS at exit races the CUDA runtime's own
 //   teardown).
-// - Workspace: 32 MiB per (device, stream), cudaMalloc'ed on the first GEMM on that stream and kept
-//   for the process (a stream-ordered cudaMallocAsync per call would trim and re-map memory at every
-//   synchronisation with the default pool). GEMMs captured into a CUDA graph use none (the graph
-//   may replay on another stream while this one uses its workspace), nor do streams beyond 16 per
-//   device: the heuristic then only picks algorithms that need no workspace. Two streams never
-//   share a workspace. (A destroyed stream's handle value may be reused by a new stream, which
-//   then inherits the workspace; the CUDA runtime finishes a destroyed stream's work first in
-//   practice.) Once KernelArgs carries scratch memory from the runtime's arena, use that instead.
+// - Activations: relu and gelu_tanh are cuBLASLt epilogues (RELU / RELU_BIAS, GELU / GELU_BIAS).
+//   cuBLASLt's GELU is the tanh approximation: the form torch's _addmm_activation and XLA's GEMM
+//   rewriter fuse into it; GemmEpilogues (tests/kernels/gemm_test.cc) checks it against the
+//   formula. silu and exact (erf) gelu have no epilogue: the GEMM writes x @ w^T in fp32 and one
+//   more kernel adds the bias, applies the activation (activation.cuh, the reference's formulas)
+//   and rounds once, as the reference does. For f32 that kernel runs in place on the output. For
+//   f16/bf16 the fp32 result goes to scratch in the caller's workspace, a block of rows at a time,
+//   so that the scratch stays near kMaxScratchBytes (and largely in L2 between the two kernels;
+//   the size is a guess to be measured: larger blocks quantize the GEMM's tiles less).
+//   Writing the GEMM result in f16 and activating it in place would need no scratch but would
+//   round twice.
+// - Workspace: the caller's (KernelArgs::workspace, sized by *_workspace_bytes from the shapes):
+//   fp32 scratch first, then the cuBLASLt workspace, each 256-byte aligned. The heuristic is asked
+//   with the cuBLASLt workspace actually left (at most kMaxCublasWorkspace), so its algorithm
+//   always fits; *_workspace_bytes asks it the same question with kMaxCublasWorkspace and pointers
+//   taken as 256-byte aligned, and reports what that algorithm needs. A caller's workspace belongs
+//   to that caller's launches (the runtime's arena is per execution context, and a graph captured
+//   on it replays on it in stream order), so GEMMs captured into a CUDA graph use it like any
+//   other. Standalone calls (no workspace) use 32 MiB per (device, stream), cudaMalloc'ed on the
+//   first GEMM on that stream and kept for the process, and none while the stream is captured
+//   (such a graph might replay on another stream while this one runs its own GEMMs in the same
+//   memory), nor on streams beyond 16 per device; two streams never share one. (A destroyed
+//   stream's handle value may be reused by a new stream, which then inherits the workspace; the
+//   CUDA runtime finishes a destroyed stream's work first in practice.)
 // - Plans: the matmul descriptor, the three layouts and the heuristic's best algorithm
-//   (cublasLtMatmulAlgoGetHeuristic, one result) are cached per (device, dtype, shapes, strides,
-//   pointer alignments, epilogue, workspace size) under a mutex; a plan's own mutex covers setting
+//   (cublasLtMatmulAlgoGetHeuristic, one result) are cached per (device, dtypes, shapes, strides,
+//   pointer alignments, epilogue, workspace limit) under a mutex; a plan's own mutex covers setting
 //   the bias pointer and enqueueing. Heuristics that find nothing are cached too.
 // - Batch dims: output batch dims and the operands' strides over them (0 where broadcast) are
 //   collapsed; the innermost collapsed dim becomes cuBLASLt's strided batch (stride 0 for a
@@ -29,11 +48,12 @@
 //   a stride-0 batch, the innermost dim is looped too. When B is shared by the whole batch, the
 //   batch folds into M instead: one plain GEMM.
 // - Numerics: compute type fp32 (CUBLAS_COMPUTE_32F, or _FAST_TF32 when allowed for f32), scale
-//   type fp32, alpha 1, beta 0 (C is never read). For f16/bf16, split-K partial sums are kept in
-//   fp32 (reduction scheme mask), so the result is rounded once like the reference's.
+//   type fp32, alpha 1, beta 0 (C is never read). For a 16-bit output, split-K partial sums are
+//   kept in fp32 (reduction scheme mask), so the result is rounded once like the reference's.
 //
 // Deliberately not here: timing several heuristic candidates (the builder's autotuner will),
-// int8/fp8 GEMMs, strided (non-contiguous) operands, and freeing handles or workspaces.
+// int8/fp8 GEMMs, strided (non-contiguous) operands, silu/gelu on matmul (no IR op asks for it),
+// and freeing handles or workspaces.
 #include "gemm.h"
 
 #include <cuda_bf16.h>
@@ -42,13 +62,16 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "activation.cuh"
 #include "check.h"
 #include "families.h"
 #include "kiln/ir/shape_inference.h"
@@ -61,6 +84,13 @@ namespace kiln {
 namespace cuda {
 namespace {
 
+constexpr uint64_t kMaxCublasWorkspace = uint64_t{32} << 20;  // asked of the heuristic at most
+constexpr uint64_t kWorkspaceAlignment = 256;                 // of the scratch and cuBLASLt parts
+constexpr int64_t kMaxScratchBytes = int64_t{32} << 20;       // fp32 scratch per block of rows
+constexpr int64_t kScratchRowMultiple = 256;                  // rows per block: a tile multiple
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
 std::string shape_text(std::span<const int64_t> shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i) out += str_cat(i ? ", " : "", shape[i]);
@@ -69,12 +99,29 @@ std::string shape_text(std::span<const int64_t> shape) {
 
 bool is_gemm_dtype(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
 
-// Operands, output and bias share one dtype among f32/f16/bf16, and every non-empty tensor has data.
+bool is_activation(Activation a) {
+  return static_cast<size_t>(a) < std::size(EnumNames<Activation>::kNames);
+}
+
+std::string_view activation_name(Activation a) {
+  return is_activation(a) ? EnumNames<Activation>::kNames[static_cast<size_t>(a)] : "invalid";
+}
+
+// cuBLASLt has an epilogue for these (with or without bias); silu and gelu need a second kernel.
+bool has_cublas_epilogue(Activation a) {
+  return a == Activation::kNone || a == Activation::kRelu || a == Activation::kGeluTanh;
+}
+
+// Operands, output and bias share one dtype among f32/f16/bf16; with `need_data`, every non-empty
+// tensor has data (the *_workspace_bytes twins read shapes only).
 Status check_operands(std::string_view op, std::initializer_list<const TensorView*> tensors,
-                      const TensorView& out) {
+                      const TensorView& out, const GemmOptions& options, bool need_data) {
   if (!is_gemm_dtype(out.dtype)) {
     return invalid_argument(op, ": output is ", dtype_name(out.dtype),
                             "; the CUDA kernel takes f32, f16 or bf16");
+  }
+  if (!is_activation(options.activation)) {
+    return invalid_argument(op, ": invalid activation ", static_cast<int>(options.activation));
   }
   for (const TensorView* t : tensors) {
     if (t == nullptr) continue;
@@ -82,11 +129,11 @@ Status check_operands(std::string_view op, std::initializer_list<const TensorVie
       return invalid_argument(op, ": operands are ", dtype_name(t->dtype), " and ",
                               dtype_name(out.dtype), "; the CUDA kernel needs one dtype");
     }
-    if (t->data == nullptr && t->numel() != 0) {
+    if (need_data && t->data == nullptr && t->numel() != 0) {
       return invalid_argument(op, ": an operand has no data (null pointer)");
     }
   }
-  if (out.data == nullptr && out.numel() != 0) {
+  if (need_data && out.data == nullptr && out.numel() != 0) {
     return invalid_argument(op, ": the output has no data (null pointer)");
   }
   return ok_status();
@@ -100,18 +147,21 @@ struct BatchDim {
 };
 
 struct GemmCall {
-  DType dtype = DType::kF32;
+  DType dtype = DType::kF32;      // A, B and the bias
+  DType out_dtype = DType::kF32;  // C: `dtype`, or f32 when a second kernel finishes the result
   bool trans_a = false;
   int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
   const void* a = nullptr;
   const void* b = nullptr;
   void* c = nullptr;
-  const void* bias = nullptr;  // m elements, or null
+  bool has_bias = false;        // the BIAS epilogue, m elements
+  const void* bias = nullptr;   // its data (null while only sizing the workspace)
+  Activation epilogue = Activation::kNone;  // has_cublas_epilogue()
+  bool tf32 = false;
   std::vector<BatchDim> batch;  // outermost first
-  GemmOptions options;
 };
 
-// ---- Layer 1: K == 0 (no products): out[r, j] = activation(bias[j]), or 0 -------------------------
+// ---- Layer 1: elementwise kernels ---------------------------------------------------------------
 
 __device__ inline float load_f32(float v) { return v; }
 __device__ inline float load_f32(__half v) { return __half2float(v); }
@@ -120,31 +170,28 @@ __device__ inline void store_f32(float* p, float v) { *p = v; }
 __device__ inline void store_f32(__half* p, float v) { *p = __float2half_rn(v); }
 __device__ inline void store_f32(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-__device__ inline float activate(float v, GemmActivation act) {
-  switch (act) {
-    case GemmActivation::kNone: return v;
-    case GemmActivation::kRelu: return v < 0.0f ? 0.0f : v;  // NaN stays NaN, as in torch
-    case GemmActivation::kGeluTanh: {
-      const float inner = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-      return 0.5f * v * (1.0f + tanhf(inner));
-    }
-  }
-  return v;
+constexpr int kThreads = 256;
+constexpr int64_t kMaxBlocks = 8192;
+
+unsigned blocks_for(int64_t total) {
+  return static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, kMaxBlocks));
 }
 
+// K == 0 (no products): out[r, j] = activation(bias[j]).
 template <typename T>
 __global__ void fill_rows_kernel(T* __restrict__ out, const T* __restrict__ bias, int64_t total,
-                                 int64_t n, GemmActivation act) {
+                                 int64_t n, Activation act) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += step) {
-    store_f32(out + i, activate(load_f32(bias[i % n]), act));
+    store_f32(out + i, apply_activation(act, load_f32(bias[i % n])));
   }
 }
 
-// out[rows, n] = activation(bias) on every row; zeros when there is no bias (relu(0) = gelu(0) = 0).
+// out[rows, n] = activation(bias) on every row; zeros when there is no bias (every activation
+// maps 0 to 0).
 Status fill_rows(DType dtype, void* out, const void* bias, int64_t rows, int64_t n,
-                 GemmActivation act, cudaStream_t stream) {
+                 Activation act, cudaStream_t stream) {
   const int64_t total = rows * n;
   if (total == 0) return ok_status();
   if (bias == nullptr) {
@@ -152,9 +199,7 @@ Status fill_rows(DType dtype, void* out, const void* bias, int64_t rows, int64_t
         cudaMemsetAsync(out, 0, static_cast<size_t>(total * dtype_size(dtype)), stream));
     return ok_status();
   }
-  constexpr int kThreads = 256;
-  const unsigned blocks =
-      static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, 4096));
+  const unsigned blocks = blocks_for(total);
   switch (dtype) {
     case DType::kF32:
       fill_rows_kernel<<<blocks, kThreads, 0, stream>>>(
@@ -175,10 +220,67 @@ Status fill_rows(DType dtype, void* out, const void* bias, int64_t rows, int64_t
   return ok_status();
 }
 
-// ---- Layer 2: the cuBLASLt launcher --------------------------------------------------------------
+// dst[r, j] = A(src[r, j] + bias[j]) rounded once to T; src is the GEMM's fp32 result. For f32,
+// src and dst may be the same buffer (each element is read, then written, by one thread).
+template <typename T, Activation A>
+__global__ void bias_activation_kernel(const float* src, const T* __restrict__ bias, T* dst,
+                                       int64_t total, int64_t n) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += step) {
+    float v = src[i];
+    if (bias != nullptr) v += load_f32(bias[i % n]);
+    store_f32(dst + i, activate<A>(v));
+  }
+}
+
+Status bias_activation(DType dtype, const float* src, const void* bias, void* dst, int64_t rows,
+                       int64_t n, Activation act, cudaStream_t stream) {
+  const int64_t total = rows * n;
+  if (total == 0) return ok_status();
+  const unsigned blocks = blocks_for(total);
+  bool launched = false;
+  const bool known = visit_activation(act, [&](auto a) {
+    constexpr Activation kAct = decltype(a)::value;
+    switch (dtype) {
+      case DType::kF32:
+        bias_activation_kernel<float, kAct><<<blocks, kThreads, 0, stream>>>(
+            src, static_cast<const float*>(bias), static_cast<float*>(dst), total, n);
+        launched = true;
+        break;
+      case DType::kF16:
+        bias_activation_kernel<__half, kAct><<<blocks, kThreads, 0, stream>>>(
+            src, static_cast<const __half*>(bias), static_cast<__half*>(dst), total, n);
+        launched = true;
+        break;
+      case DType::kBF16:
+        bias_activation_kernel<__nv_bfloat16, kAct><<<blocks, kThreads, 0, stream>>>(
+            src, static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(dst), total,
+            n);
+        launched = true;
+        break;
+      default: break;
+    }
+  });
+  if (!known || !launched) {
+    return invalid_argument("gemm: no bias/activation kernel for ", dtype_name(dtype),
+                            " and activation ", static_cast<int>(act));
+  }
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  return ok_status();
+}
+
+// ---- Layer 2: the cuBLASLt launcher -------------------------------------------------------------
+
+// Where a launch's cuBLASLt workspace lives; null data: none.
+struct Workspace {
+  void* data = nullptr;
+  uint64_t bytes = 0;
+};
+
 #if KILN_HAVE_CUBLASLT
 
-constexpr uint64_t kWorkspaceBytes = uint64_t{32} << 20;
+constexpr uint64_t kStandaloneWorkspaceBytes = uint64_t{32} << 20;
 constexpr size_t kMaxWorkspacesPerDevice = 16;
 constexpr size_t kMaxPlans = 4096;     // the cache is cleared (not evicted piecemeal) past this
 constexpr int64_t kMaxBatch = 65535;   // cuBLASLt batch count per launch (kept within grid.z)
@@ -208,23 +310,17 @@ Expected<cublasLtHandle_t> handle_for(int device) {
   return handle;
 }
 
-struct Workspace {
-  void* data = nullptr;
-  uint64_t bytes = 0;
-};
-
-// The workspace of (device, stream); empty (no workspace) where none may or could be allocated.
-// Failures here are not errors: the GEMM runs without workspace. Errors the CUDA runtime records
-// on the way are cleared so that a later cudaGetLastError() does not report them.
-Workspace workspace_for(int device, cudaStream_t stream) {
+// The standalone workspace of (device, stream); empty (no workspace) where none may or could be
+// allocated (see the top of this file). Failures here are not errors: the GEMM runs without
+// workspace. Errors the CUDA runtime records on the way are cleared so that a later
+// cudaGetLastError() does not report them.
+Workspace standalone_workspace(int device, cudaStream_t stream) {
   struct Table {
     std::mutex mutex;
     std::map<std::pair<int, cudaStream_t>, void*> slots;
     std::map<int, size_t> per_device;
   };
   static auto* table = new Table();  // never destroyed (see top)
-  // A captured launch would bake this stream's workspace into a graph that may later replay on
-  // another stream, concurrently with this stream's own GEMMs: captured GEMMs get none.
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(stream, &capture) != cudaSuccess) {
     (void)cudaGetLastError();
@@ -234,7 +330,7 @@ Workspace workspace_for(int device, cudaStream_t stream) {
   std::lock_guard<std::mutex> lock(table->mutex);
   const auto key = std::make_pair(device, stream);
   auto it = table->slots.find(key);
-  if (it != table->slots.end()) return {it->second, it->second ? kWorkspaceBytes : 0};
+  if (it != table->slots.end()) return {it->second, it->second ? kStandaloneWorkspaceBytes : 0};
   if (table->per_device[device] >= kMaxWorkspacesPerDevice) return {};
   // Relaxed for this thread: a cudaMalloc here must not invalidate another thread's capture.
   cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
@@ -243,17 +339,18 @@ Workspace workspace_for(int device, cudaStream_t stream) {
     return {};
   }
   void* data = nullptr;
-  if (cudaMalloc(&data, kWorkspaceBytes) != cudaSuccess) {
+  if (cudaMalloc(&data, kStandaloneWorkspaceBytes) != cudaSuccess) {
     (void)cudaGetLastError();
     data = nullptr;  // remembered: this stream runs without workspace from now on
   }
   (void)cudaThreadExchangeStreamCaptureMode(&mode);
   table->slots.emplace(key, data);
   ++table->per_device[device];
-  return {data, data ? kWorkspaceBytes : 0};
+  return {data, data ? kStandaloneWorkspaceBytes : 0};
 }
 
-// The largest power of two (at most 256) dividing the address and every byte stride of an operand.
+// The largest power of two (at most 256) dividing the address and every byte stride of an operand
+// (a null address, when only sizing the workspace, counts as 256-byte aligned).
 uint32_t alignment_of(const void* p, std::span<const int64_t> byte_strides) {
   uint64_t v = reinterpret_cast<uintptr_t>(p);
   for (int64_t s : byte_strides) v |= static_cast<uint64_t>(s);
@@ -261,32 +358,34 @@ uint32_t alignment_of(const void* p, std::span<const int64_t> byte_strides) {
   return static_cast<uint32_t>(std::min<uint64_t>(v & (~v + 1), 256));
 }
 
-cublasLtEpilogue_t epilogue_of(GemmActivation act, bool bias) {
+Expected<cublasLtEpilogue_t> epilogue_of(Activation act, bool bias) {
   switch (act) {
-    case GemmActivation::kNone: return bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
-    case GemmActivation::kRelu: return bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
-    case GemmActivation::kGeluTanh:
+    case Activation::kNone: return bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    case Activation::kRelu: return bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+    case Activation::kGeluTanh:
       return bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+    default: break;
   }
-  return CUBLASLT_EPILOGUE_DEFAULT;
+  return internal_error("gemm: activation ", static_cast<int>(act), " has no cuBLASLt epilogue");
 }
 
 // One launch's shape: what a plan is built for.
 struct PlanShape {
-  DType dtype;
+  DType dtype, out_dtype;
   bool trans_a, bias, tf32;
-  GemmActivation act;
+  Activation act;
   int64_t m, n, k, lda, ldb, ldc;
   int64_t batch, stride_a, stride_b, stride_c;  // batch 1: strides unused
   uint32_t align_a, align_b, align_c;
-  uint64_t workspace;
+  uint64_t workspace;  // the most the algorithm may use
 };
 
-using PlanKey = std::array<int64_t, 20>;
+using PlanKey = std::array<int64_t, 21>;
 
 PlanKey plan_key(int device, const PlanShape& s) {
   return {device,
           static_cast<int64_t>(s.dtype),
+          static_cast<int64_t>(s.out_dtype),
           s.trans_a,
           s.bias,
           s.tf32,
@@ -308,9 +407,10 @@ PlanKey plan_key(int device, const PlanShape& s) {
 }
 
 std::string plan_text(const PlanShape& s) {
-  return str_cat(dtype_name(s.dtype), " m=", s.m, " n=", s.n, " k=", s.k, s.trans_a ? " A^T" : "",
-                 " batch=", s.batch, " strides=(", s.stride_a, ", ", s.stride_b, ", ", s.stride_c,
-                 ") align=(", s.align_a, ", ", s.align_b, ", ", s.align_c, ")");
+  return str_cat(dtype_name(s.dtype), "->", dtype_name(s.out_dtype), " m=", s.m, " n=", s.n,
+                 " k=", s.k, s.trans_a ? " A^T" : "", " batch=", s.batch, " strides=(",
+                 s.stride_a, ", ", s.stride_b, ", ", s.stride_c, ") align=(", s.align_a, ", ",
+                 s.align_b, ", ", s.align_c, ") workspace<=", s.workspace);
 }
 
 struct Plan {
@@ -318,6 +418,7 @@ struct Plan {
   CublasLtDesc op;
   CublasLtLayout a, b, c;
   cublasLtMatmulAlgo_t algo{};
+  uint64_t workspace = 0;  // what `algo` uses (the heuristic's workspaceSize)
 };
 
 Status make_layout(CublasLtLayout& out, DType dtype, int64_t rows, int64_t cols, int64_t ld,
@@ -337,13 +438,13 @@ Status make_layout(CublasLtLayout& out, DType dtype, int64_t rows, int64_t cols,
   return ok_status();
 }
 
-// The heuristic's best algorithm for `plan`'s descriptors, or false when it has none. A 16-bit GEMM
-// first asks for algorithms whose split-K partial sums stay in fp32; should none qualify it takes
-// the heuristic's unrestricted choice.
+// The heuristic's best algorithm for `plan`'s descriptors, or false when it has none. A GEMM with
+// a 16-bit output first asks for algorithms whose split-K partial sums stay in fp32; should none
+// qualify it takes the heuristic's unrestricted choice.
 Expected<bool> choose_algorithm(cublasLtHandle_t handle, const PlanShape& s, Plan& plan) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool restrict_reduction = attempt == 0 && s.dtype != DType::kF32;
-    if (attempt == 1 && s.dtype == DType::kF32) break;
+  const bool narrow_output = s.out_dtype != DType::kF32;
+  for (int attempt = 0; attempt < (narrow_output ? 2 : 1); ++attempt) {
+    const bool restrict_reduction = narrow_output && attempt == 0;
     cublasLtMatmulPreference_t raw = nullptr;
     KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&raw));
     CublasLtPreference pref(raw);
@@ -370,8 +471,10 @@ Expected<bool> choose_algorithm(cublasLtHandle_t handle, const PlanShape& s, Pla
     const cublasStatus_t st =
         cublasLtMatmulAlgoGetHeuristic(handle, plan.op.get(), plan.a.get(), plan.b.get(),
                                        plan.c.get(), plan.c.get(), raw, 1, &result, &count);
-    if (st == CUBLAS_STATUS_SUCCESS && count > 0 && result.state == CUBLAS_STATUS_SUCCESS) {
+    if (st == CUBLAS_STATUS_SUCCESS && count > 0 && result.state == CUBLAS_STATUS_SUCCESS &&
+        result.workspaceSize <= s.workspace) {
       plan.algo = result.algo;
+      plan.workspace = result.workspaceSize;
       return true;
     }
     if (st != CUBLAS_STATUS_SUCCESS && st != CUBLAS_STATUS_NOT_SUPPORTED) {
@@ -383,6 +486,7 @@ Expected<bool> choose_algorithm(cublasLtHandle_t handle, const PlanShape& s, Pla
 
 // Descriptors and algorithm for one launch shape; null when cuBLASLt has no algorithm for it.
 Expected<std::shared_ptr<Plan>> make_plan(cublasLtHandle_t handle, const PlanShape& s) {
+  KILN_ASSIGN_OR_RETURN(const cublasLtEpilogue_t epilogue, epilogue_of(s.act, s.bias));
   auto plan = std::make_shared<Plan>();
   const bool tf32 = s.dtype == DType::kF32 && s.tf32;
   cublasLtMatmulDesc_t raw = nullptr;
@@ -391,7 +495,6 @@ Expected<std::shared_ptr<Plan>> make_plan(cublasLtHandle_t handle, const PlanSha
   plan->op.reset(raw);
   const cublasOperation_t trans_a = s.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t trans_b = CUBLAS_OP_N;
-  const cublasLtEpilogue_t epilogue = epilogue_of(s.act, s.bias);
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(raw, CUBLASLT_MATMUL_DESC_TRANSA,
                                                              &trans_a, sizeof(trans_a)));
   KILN_CUBLAS_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(raw, CUBLASLT_MATMUL_DESC_TRANSB,
@@ -401,7 +504,8 @@ Expected<std::shared_ptr<Plan>> make_plan(cublasLtHandle_t handle, const PlanSha
   const int64_t a_rows = s.trans_a ? s.k : s.m, a_cols = s.trans_a ? s.m : s.k;
   KILN_RETURN_IF_ERROR(make_layout(plan->a, s.dtype, a_rows, a_cols, s.lda, s.batch, s.stride_a));
   KILN_RETURN_IF_ERROR(make_layout(plan->b, s.dtype, s.k, s.n, s.ldb, s.batch, s.stride_b));
-  KILN_RETURN_IF_ERROR(make_layout(plan->c, s.dtype, s.m, s.n, s.ldc, s.batch, s.stride_c));
+  KILN_RETURN_IF_ERROR(
+      make_layout(plan->c, s.out_dtype, s.m, s.n, s.ldc, s.batch, s.stride_c));
   KILN_ASSIGN_OR_RETURN(const bool found, choose_algorithm(handle, s, *plan));
   if (!found) return std::shared_ptr<Plan>();
   return plan;
@@ -456,92 +560,133 @@ std::vector<BatchDim> collapse_batch(std::span<const BatchDim> dims) {
   return out;
 }
 
-Status run_gemm(const GemmCall& call, cudaStream_t stream) {
-  // 1. Device, handle, workspace.
+// How one GemmCall is launched: a loop over `outer`, and cuBLASLt batches of `chunk` along
+// `inner` with plan `full` (and `rest` for the remainder).
+struct Launches {
+  cublasLtHandle_t handle = nullptr;
+  std::vector<BatchDim> outer;
+  BatchDim inner{1, 0, 0, 0};
+  int64_t chunk = 1;
+  std::shared_ptr<Plan> full, rest;
+  uint64_t workspace() const {
+    return std::max(full->workspace, rest ? rest->workspace : uint64_t{0});
+  }
+};
+
+// The plans of `call` with a cuBLASLt workspace of at most `workspace_limit` bytes.
+Expected<Launches> plan_launches(const GemmCall& call, uint64_t workspace_limit) {
+  // 1. Device and handle.
   int device = 0;
   KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
-  KILN_ASSIGN_OR_RETURN(cublasLtHandle_t handle, handle_for(device));
-  const Workspace ws = workspace_for(device, stream);
+  Launches l;
+  KILN_ASSIGN_OR_RETURN(l.handle, handle_for(device));
 
   // 2. Batch dims: the innermost becomes cuBLASLt's batch, the others a loop.
-  std::vector<BatchDim> outer = collapse_batch(call.batch);
-  BatchDim inner{1, 0, 0, 0};
-  if (!outer.empty()) {
-    inner = outer.back();
-    outer.pop_back();
+  l.outer = collapse_batch(call.batch);
+  if (!l.outer.empty()) {
+    l.inner = l.outer.back();
+    l.outer.pop_back();
   }
-  const int64_t esize = dtype_size(call.dtype);
-  auto strides_of = [&](int64_t BatchDim::*member) {
-    std::vector<int64_t> s{inner.*member * esize};
-    for (const BatchDim& d : outer) s.push_back(d.*member * esize);
+  const int64_t esize = dtype_size(call.dtype), out_esize = dtype_size(call.out_dtype);
+  auto strides_of = [&](int64_t BatchDim::*member, int64_t element) {
+    std::vector<int64_t> s{l.inner.*member * element};
+    for (const BatchDim& d : l.outer) s.push_back(d.*member * element);
     return s;
   };
-  PlanShape shape{call.dtype,
-                  call.trans_a,
-                  call.bias != nullptr,
-                  call.options.allow_tf32,
-                  call.options.activation,
-                  call.m,
-                  call.n,
-                  call.k,
-                  call.lda,
-                  call.ldb,
-                  call.ldc,
-                  1,
-                  inner.a,
-                  inner.b,
-                  inner.c,
-                  alignment_of(call.a, strides_of(&BatchDim::a)),
-                  alignment_of(call.b, strides_of(&BatchDim::b)),
-                  alignment_of(call.c, strides_of(&BatchDim::c)),
-                  ws.bytes};
+  const PlanShape shape{call.dtype,
+                        call.out_dtype,
+                        call.trans_a,
+                        call.has_bias,
+                        call.tf32,
+                        call.epilogue,
+                        call.m,
+                        call.n,
+                        call.k,
+                        call.lda,
+                        call.ldb,
+                        call.ldc,
+                        1,
+                        l.inner.a,
+                        l.inner.b,
+                        l.inner.c,
+                        alignment_of(call.a, strides_of(&BatchDim::a, esize)),
+                        alignment_of(call.b, strides_of(&BatchDim::b, esize)),
+                        alignment_of(call.c, strides_of(&BatchDim::c, out_esize)),
+                        workspace_limit};
 
   // 3. Plans for a full chunk of the inner batch and for the remainder. A stride-0 batch that
   //    cuBLASLt refuses (no algorithm, or an error while describing it) moves into the loop.
   auto plan_with_batch = [&](int64_t batch) -> Expected<std::shared_ptr<Plan>> {
     PlanShape s = shape;
     s.batch = batch;
-    return plan_for(device, handle, s);
+    return plan_for(device, l.handle, s);
   };
-  int64_t chunk = std::min(inner.size, kMaxBatch);
-  Expected<std::shared_ptr<Plan>> first = plan_with_batch(chunk);
-  const bool broadcast = chunk > 1 && (inner.a == 0 || inner.b == 0);
+  l.chunk = std::min(l.inner.size, kMaxBatch);
+  Expected<std::shared_ptr<Plan>> first = plan_with_batch(l.chunk);
+  const bool broadcast = l.chunk > 1 && (l.inner.a == 0 || l.inner.b == 0);
   const bool loop_inner = broadcast && (!first.ok() || !*first);
   if (loop_inner) {
-    outer.push_back(inner);
-    inner = {1, 0, 0, 0};
-    chunk = 1;
+    l.outer.push_back(l.inner);
+    l.inner = {1, 0, 0, 0};
+    l.chunk = 1;
   }
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Plan> full,
-                        loop_inner ? plan_with_batch(1) : std::move(first));
-  if (!full) return unsupported("cuBLASLt has no algorithm for ", plan_text(shape));
-  std::shared_ptr<Plan> rest;
-  if (const int64_t r = inner.size % chunk; r != 0) {
-    KILN_ASSIGN_OR_RETURN(rest, plan_with_batch(r));
-    if (!rest) return unsupported("cuBLASLt has no algorithm for a batch of ", r, " of ",
-                                  plan_text(shape));
+  KILN_ASSIGN_OR_RETURN(l.full, loop_inner ? plan_with_batch(1) : std::move(first));
+  if (!l.full) return unsupported("cuBLASLt has no algorithm for ", plan_text(shape));
+  if (const int64_t r = l.inner.size % l.chunk; r != 0) {
+    KILN_ASSIGN_OR_RETURN(l.rest, plan_with_batch(r));
+    if (!l.rest) {
+      return unsupported("cuBLASLt has no algorithm for a batch of ", r, " of ", plan_text(shape));
+    }
   }
+  return l;
+}
 
-  // 4. The launches: every outer index, every chunk of the inner batch.
+// The cuBLASLt workspace `call` wants: what the heuristic's algorithm needs when offered
+// kMaxCublasWorkspace, with the pointers taken as 256-byte aligned (they are not read).
+Expected<uint64_t> cublas_workspace_need(GemmCall call) {
+  call.a = call.b = call.bias = nullptr;
+  call.c = nullptr;
+  KILN_ASSIGN_OR_RETURN(const Launches l, plan_launches(call, kMaxCublasWorkspace));
+  return l.workspace();
+}
+
+// Runs `call` with the caller's cuBLASLt workspace, or (null) the standalone one of the stream.
+Status run_gemm(const GemmCall& call, const Workspace* given, cudaStream_t stream) {
+  Workspace ws;
+  if (given != nullptr) {
+    ws = *given;
+  } else {
+    int device = 0;
+    KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
+    ws = standalone_workspace(device, stream);
+  }
+  KILN_ASSIGN_OR_RETURN(const Launches l, plan_launches(call, ws.bytes));
+  if (l.workspace() > ws.bytes) {
+    return internal_error("gemm: the algorithm wants ", l.workspace(), " bytes of workspace, ",
+                          ws.bytes, " available");
+  }
+  // Every outer index, every chunk of the inner batch.
   int64_t outer_count = 1;
-  for (const BatchDim& d : outer) outer_count *= d.size;
+  for (const BatchDim& d : l.outer) outer_count *= d.size;
+  const int64_t esize = dtype_size(call.dtype), out_esize = dtype_size(call.out_dtype);
   const char* a0 = static_cast<const char*>(call.a);
   const char* b0 = static_cast<const char*>(call.b);
   char* c0 = static_cast<char*>(call.c);
   for (int64_t o = 0; o < outer_count; ++o) {
     int64_t oa = 0, ob = 0, oc = 0, rem = o;
-    for (size_t d = outer.size(); d-- > 0;) {
-      const int64_t idx = rem % outer[d].size;
-      rem /= outer[d].size;
-      oa += idx * outer[d].a;
-      ob += idx * outer[d].b;
-      oc += idx * outer[d].c;
+    for (size_t d = l.outer.size(); d-- > 0;) {
+      const int64_t idx = rem % l.outer[d].size;
+      rem /= l.outer[d].size;
+      oa += idx * l.outer[d].a;
+      ob += idx * l.outer[d].b;
+      oc += idx * l.outer[d].c;
     }
-    for (int64_t i0 = 0; i0 < inner.size; i0 += chunk) {
-      Plan& plan = inner.size - i0 >= chunk ? *full : *rest;
-      KILN_RETURN_IF_ERROR(launch_plan(handle, plan, a0 + (oa + i0 * inner.a) * esize,
-                                       b0 + (ob + i0 * inner.b) * esize,
-                                       c0 + (oc + i0 * inner.c) * esize, call.bias, ws, stream));
+    for (int64_t i0 = 0; i0 < l.inner.size; i0 += l.chunk) {
+      Plan& plan = l.inner.size - i0 >= l.chunk ? *l.full : *l.rest;
+      KILN_RETURN_IF_ERROR(launch_plan(l.handle, plan, a0 + (oa + i0 * l.inner.a) * esize,
+                                       b0 + (ob + i0 * l.inner.b) * esize,
+                                       c0 + (oc + i0 * l.inner.c) * out_esize, call.bias, ws,
+                                       stream));
     }
   }
   return ok_status();
@@ -549,20 +694,67 @@ Status run_gemm(const GemmCall& call, cudaStream_t stream) {
 
 #else  // !KILN_HAVE_CUBLASLT
 
-Status run_gemm(const GemmCall&, cudaStream_t) {
+Expected<uint64_t> cublas_workspace_need(const GemmCall&) {
+  return unsupported("this kiln was built without cuBLASLt (see cmake/cuda.cmake)");
+}
+Status run_gemm(const GemmCall&, const Workspace*, cudaStream_t) {
   return unsupported("this kiln was built without cuBLASLt (see cmake/cuda.cmake)");
 }
 
 #endif  // KILN_HAVE_CUBLASLT
 
+// ---- Layer 3 helpers: scratch layout ------------------------------------------------------------
+
+// The caller's workspace, carved: [fp32 scratch][cuBLASLt workspace], each 256-byte aligned.
+struct Carved {
+  float* scratch = nullptr;
+  Workspace cublas;
+};
+
+// Bytes a call wants: alignment slack, the scratch, the cuBLASLt workspace. Never 0, so that a
+// runtime that passes null for "no scratch" never makes a call standalone by accident.
+uint64_t workspace_total(uint64_t scratch_bytes, uint64_t cublas_bytes) {
+  return kWorkspaceAlignment + align_up(scratch_bytes, kWorkspaceAlignment) + cublas_bytes;
+}
+
+Expected<Carved> carve(std::string_view op, const GemmWorkspace& given, uint64_t scratch_bytes,
+                       uint64_t required) {
+  if (given.bytes < required) {
+    return invalid_argument(op, ": the workspace has ", given.bytes, " bytes; these shapes need ",
+                            required, " (the kernel's workspace_bytes)");
+  }
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(given.data);
+  const uintptr_t end = begin + given.bytes;
+  const uintptr_t base = align_up(begin, kWorkspaceAlignment);
+  const uintptr_t cublas = base + align_up(scratch_bytes, kWorkspaceAlignment);
+  Carved c;
+  if (scratch_bytes > 0) c.scratch = reinterpret_cast<float*>(base);
+  c.cublas.data = reinterpret_cast<void*>(cublas);
+  c.cublas.bytes = std::min<uint64_t>(end - cublas, kMaxCublasWorkspace);
+  return c;
+}
+
 }  // namespace
 
-// ---- Layer 3: the entries ------------------------------------------------------------------------
+// ---- Layer 3: the entries -----------------------------------------------------------------------
 
-Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& out,
-                   const GemmOptions& options, void* stream) {
+namespace {
+
+// A matmul mapped onto one GemmCall; `gemm` false when there are no products (empty output, or
+// K == 0: zeros).
+struct MatmulCall {
+  bool gemm = false;
+  GemmCall call;
+};
+
+Expected<MatmulCall> matmul_call(const TensorView& a, const TensorView& b, const TensorView& out,
+                                 const GemmOptions& options, bool need_data) {
   // 1. Shapes, exactly as ref.matmul: promote 1-D operands, broadcast the batch dims.
-  KILN_RETURN_IF_ERROR(check_operands("matmul", {&a, &b}, out));
+  KILN_RETURN_IF_ERROR(check_operands("matmul", {&a, &b}, out, options, need_data));
+  if (!has_cublas_epilogue(options.activation)) {
+    return unsupported("matmul: activation ", activation_name(options.activation),
+                       " has no cuBLASLt epilogue (only linear runs it as a second kernel)");
+  }
   if (a.shape.empty() || b.shape.empty()) {
     return invalid_argument("matmul: operands must have rank >= 1, got ", shape_text(a.shape),
                             " and ", shape_text(b.shape));
@@ -596,14 +788,13 @@ Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& o
                             shape_text(a.shape), " @ ", shape_text(b.shape), " gives ",
                             shape_text(expected));
   }
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  if (out.numel() == 0) return ok_status();
-  if (k == 0) return fill_rows(out.dtype, out.data, nullptr, out.numel(), 1, options.activation,
-                               cuda_stream);
+  MatmulCall mc;
+  if (out.numel() == 0 || k == 0) return mc;
 
   // 2. cuBLASLt's view (see the top of this file): its A is our b, its B our a.
-  GemmCall call;
-  call.dtype = out.dtype;
+  mc.gemm = true;
+  GemmCall& call = mc.call;
+  call.dtype = call.out_dtype = out.dtype;
   call.m = n;
   call.n = m;
   call.k = k;
@@ -613,7 +804,8 @@ Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& o
   call.a = b.data;
   call.b = a.data;
   call.c = out.data;
-  call.options = options;
+  call.epilogue = options.activation;
+  call.tf32 = options.allow_tf32;
   // Element strides of each operand over the output's batch dims (0 where broadcast).
   const int64_t batches = concrete_numel(batch);
   int64_t stride_a = m * k, stride_b = k * n, stride_c = m * n;
@@ -635,50 +827,191 @@ Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& o
   } else {
     call.batch = std::move(dims);
   }
-  return run_gemm(call, cuda_stream);
+  return mc;
 }
 
-Status gemm_linear(const TensorView& x, const TensorView& w, const TensorView* bias,
-                   const TensorView& out, const GemmOptions& options, void* stream) {
-  // 1. Shapes, exactly as ref.linear.
-  KILN_RETURN_IF_ERROR(check_operands("linear", {&x, &w, bias}, out));
+Expected<uint64_t> matmul_required(const MatmulCall& mc) {
+  uint64_t cublas = 0;
+  if (mc.gemm) {
+    KILN_ASSIGN_OR_RETURN(cublas, cublas_workspace_need(mc.call));
+  }
+  return workspace_total(0, cublas);
+}
+
+// A linear's shape and how it runs: `two_step` when the activation has no cuBLASLt epilogue (the
+// GEMM writes fp32, then bias_activation); `scratch` when that fp32 result needs scratch (16-bit
+// outputs), in blocks of `block_rows` rows.
+struct LinearShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool two_step = false, scratch = false;
+  int64_t block_rows = 0;
+  uint64_t scratch_bytes() const {
+    return scratch ? static_cast<uint64_t>(block_rows * n) * sizeof(float) : 0;
+  }
+};
+
+// Rows per block of fp32 scratch: all of them when they fit kMaxScratchBytes, else equal blocks
+// rounded up to kScratchRowMultiple rows (so the last block is not a sliver).
+int64_t scratch_block_rows(int64_t m, int64_t n) {
+  const int64_t row_bytes = n * static_cast<int64_t>(sizeof(float));
+  if (m * row_bytes <= kMaxScratchBytes) return m;
+  const int64_t blocks = (m * row_bytes + kMaxScratchBytes - 1) / kMaxScratchBytes;
+  const int64_t rows = (m + blocks - 1) / blocks;
+  return std::min(m, (rows + kScratchRowMultiple - 1) / kScratchRowMultiple * kScratchRowMultiple);
+}
+
+Expected<LinearShape> linear_shape(const TensorView& x, const TensorView& w, const TensorView* bias,
+                                   const TensorView& out, const GemmOptions& options,
+                                   bool need_data) {
+  KILN_RETURN_IF_ERROR(check_operands("linear", {&x, &w, bias}, out, options, need_data));
   if (x.shape.empty() || w.shape.size() != 2 || w.shape[1] != x.shape.back()) {
     return invalid_argument("linear: expected x[..., K] and w[N, K], got x", shape_text(x.shape),
                             " and w", shape_text(w.shape));
   }
-  const int64_t k = w.shape[1], n = w.shape[0];
+  LinearShape s;
+  s.k = w.shape[1];
+  s.n = w.shape[0];
   ConcreteShape expected = x.shape;
-  expected.back() = n;
+  expected.back() = s.n;
   if (out.shape != expected) {
     return invalid_argument("linear: output shape ", shape_text(out.shape), ", expected ",
                             shape_text(expected));
   }
-  if (bias != nullptr && bias->shape != ConcreteShape{n}) {
-    return invalid_argument("linear: bias shape ", shape_text(bias->shape), ", expected [", n,
+  if (bias != nullptr && bias->shape != ConcreteShape{s.n}) {
+    return invalid_argument("linear: bias shape ", shape_text(bias->shape), ", expected [", s.n,
                             "]");
   }
-  const int64_t m = concrete_numel(ConcreteShape(x.shape.begin(), x.shape.end() - 1));
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
-  if (out.numel() == 0) return ok_status();
-  const void* bias_data = bias != nullptr ? bias->data : nullptr;
-  if (k == 0) return fill_rows(out.dtype, out.data, bias_data, m, n, options.activation, cuda_stream);
+  s.m = concrete_numel(ConcreteShape(x.shape.begin(), x.shape.end() - 1));
+  s.two_step = !has_cublas_epilogue(options.activation);
+  s.scratch = s.two_step && out.dtype != DType::kF32;
+  s.block_rows = s.scratch ? scratch_block_rows(s.m, s.n) : s.m;
+  return s;
+}
 
-  // 2. cuBLASLt's view: its A is w with op T (stored K x N), its B is x; the bias runs along N.
+bool has_products(const LinearShape& s) { return s.m * s.n != 0 && s.k != 0; }
+
+// The GEMM of rows [r0, r0 + rows) of a linear: its A is w with op T (stored K x N), its B is x;
+// the bias runs along N. Two-step linears write fp32 (to scratch for 16-bit outputs) with no
+// epilogue; the others write the output with the bias and activation epilogue.
+GemmCall linear_call(const LinearShape& s, DType dtype, int64_t r0, int64_t rows,
+                     const TensorView& x, const TensorView& w, const TensorView* bias,
+                     const TensorView& out, float* scratch, const GemmOptions& options) {
   GemmCall call;
-  call.dtype = out.dtype;
+  call.dtype = dtype;
+  call.out_dtype = s.two_step ? DType::kF32 : dtype;
   call.trans_a = true;
-  call.m = n;
-  call.n = m;
-  call.k = k;
-  call.lda = k;
-  call.ldb = k;
-  call.ldc = n;
+  call.m = s.n;
+  call.n = rows;
+  call.k = s.k;
+  call.lda = s.k;
+  call.ldb = s.k;
+  call.ldc = s.n;
   call.a = w.data;
-  call.b = x.data;
-  call.c = out.data;
-  call.bias = bias_data;
-  call.options = options;
-  return run_gemm(call, cuda_stream);
+  call.b = x.data == nullptr ? nullptr
+                             : static_cast<const char*>(x.data) + r0 * s.k * dtype_size(dtype);
+  if (s.scratch) {
+    call.c = scratch;
+  } else if (out.data != nullptr) {
+    call.c = static_cast<char*>(out.data) + r0 * s.n * dtype_size(dtype);
+  }
+  call.has_bias = bias != nullptr && !s.two_step;
+  call.bias = call.has_bias ? bias->data : nullptr;
+  call.epilogue = s.two_step ? Activation::kNone : options.activation;
+  call.tf32 = options.allow_tf32;
+  return call;
+}
+
+// Scratch and cuBLASLt workspace for the whole linear: the cuBLASLt part covers the full blocks
+// and the last one.
+Expected<uint64_t> linear_required(const LinearShape& s, DType dtype, const TensorView& x,
+                                   const TensorView& w, const TensorView* bias,
+                                   const TensorView& out, const GemmOptions& options) {
+  if (!has_products(s)) return workspace_total(0, 0);
+  uint64_t cublas = 0;
+  for (const int64_t rows : {s.block_rows, s.m % s.block_rows}) {
+    if (rows == 0) continue;
+    KILN_ASSIGN_OR_RETURN(const uint64_t need,
+                          cublas_workspace_need(linear_call(s, dtype, 0, rows, x, w, bias, out,
+                                                            nullptr, options)));
+    cublas = std::max(cublas, need);
+  }
+  return workspace_total(s.scratch_bytes(), cublas);
+}
+
+}  // namespace
+
+Expected<size_t> gemm_matmul_workspace_bytes(const TensorView& a, const TensorView& b,
+                                             const TensorView& out, const GemmOptions& options) {
+  KILN_ASSIGN_OR_RETURN(const MatmulCall mc, matmul_call(a, b, out, options, false));
+  KILN_ASSIGN_OR_RETURN(const uint64_t required, matmul_required(mc));
+  return static_cast<size_t>(required);
+}
+
+Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& out,
+                   const GemmOptions& options, const GemmWorkspace& workspace, void* stream) {
+  KILN_ASSIGN_OR_RETURN(const MatmulCall mc, matmul_call(a, b, out, options, true));
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  Carved carved;
+  if (workspace.data != nullptr) {
+    KILN_ASSIGN_OR_RETURN(const uint64_t required, matmul_required(mc));
+    KILN_ASSIGN_OR_RETURN(carved, carve("matmul", workspace, 0, required));
+  }
+  if (!mc.gemm) {  // no products: zeros (every activation maps 0 to 0)
+    return fill_rows(out.dtype, out.data, nullptr, out.numel(), 1, Activation::kNone,
+                     cuda_stream);
+  }
+  return run_gemm(mc.call, workspace.data != nullptr ? &carved.cublas : nullptr, cuda_stream);
+}
+
+Expected<size_t> gemm_linear_workspace_bytes(const TensorView& x, const TensorView& w,
+                                             const TensorView* bias, const TensorView& out,
+                                             const GemmOptions& options) {
+  KILN_ASSIGN_OR_RETURN(const LinearShape s, linear_shape(x, w, bias, out, options, false));
+  KILN_ASSIGN_OR_RETURN(const uint64_t required,
+                        linear_required(s, out.dtype, x, w, bias, out, options));
+  return static_cast<size_t>(required);
+}
+
+Status gemm_linear(const TensorView& x, const TensorView& w, const TensorView* bias,
+                   const TensorView& out, const GemmOptions& options,
+                   const GemmWorkspace& workspace, void* stream) {
+  // 1. Shapes, exactly as ref.linear; no products: the bias (activated) or zeros per row.
+  KILN_ASSIGN_OR_RETURN(const LinearShape s, linear_shape(x, w, bias, out, options, true));
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  const void* bias_data = bias != nullptr ? bias->data : nullptr;
+  if (s.m * s.n == 0) return ok_status();
+  if (s.k == 0) {
+    return fill_rows(out.dtype, out.data, bias_data, s.m, s.n, options.activation, cuda_stream);
+  }
+
+  // 2. Scratch and cuBLASLt workspace: carved from the caller's, or standalone.
+  Carved carved;
+  const Workspace* cublas = nullptr;
+  if (workspace.data != nullptr) {
+    KILN_ASSIGN_OR_RETURN(const uint64_t required,
+                          linear_required(s, out.dtype, x, w, bias, out, options));
+    KILN_ASSIGN_OR_RETURN(carved, carve("linear", workspace, s.scratch_bytes(), required));
+    cublas = &carved.cublas;
+  } else if (s.scratch) {
+    return invalid_argument("linear: activation ", activation_name(options.activation), " on ",
+                            dtype_name(out.dtype), " needs a workspace (",
+                            s.scratch_bytes(), " bytes of fp32 scratch); none was given");
+  }
+
+  // 3. Block by block: the GEMM, then (two-step) bias + activation + rounding into the output.
+  const int64_t esize = dtype_size(out.dtype);
+  for (int64_t r0 = 0; r0 < s.m; r0 += s.block_rows) {
+    const int64_t rows = std::min(s.block_rows, s.m - r0);
+    const GemmCall call = linear_call(s, out.dtype, r0, rows, x, w, bias, out, carved.scratch,
+                                      options);
+    KILN_RETURN_IF_ERROR(run_gemm(call, cublas, cuda_stream));
+    if (s.two_step) {
+      void* dst = static_cast<char*>(out.data) + r0 * s.n * esize;
+      KILN_RETURN_IF_ERROR(bias_activation(out.dtype, static_cast<const float*>(call.c), bias_data,
+                                           dst, rows, s.n, options.activation, cuda_stream));
+    }
+  }
+  return ok_status();
 }
 
 namespace {
@@ -689,11 +1022,18 @@ bool refuse(std::string* why, std::string reason) {
 }
 
 // Both kernels: the node types under shape inference, and every present input and the output
-// share one dtype among f32, f16 and bf16.
+// share one dtype among f32, f16 and bf16; a linear's activation is one of the enum.
 bool gemm_accepts(const Node& node, std::span<const TensorType> input_types, std::string* why) {
   if (input_types.size() != node.inputs.size()) {
     return refuse(why, str_cat("expected ", node.inputs.size(), " input types, got ",
                                input_types.size()));
+  }
+  if (node.op == OpKind::kLinear) {
+    const LinearAttrs* attrs = std::get_if<LinearAttrs>(&node.attrs);
+    if (attrs == nullptr) return refuse(why, "linear without LinearAttrs");
+    if (!is_activation(attrs->activation)) {
+      return refuse(why, str_cat("invalid activation ", static_cast<int>(attrs->activation)));
+    }
   }
   std::vector<const TensorType*> inputs;
   for (size_t i = 0; i < input_types.size(); ++i) {
@@ -721,28 +1061,65 @@ bool gemm_accepts(const Node& node, std::span<const TensorType> input_types, std
   return true;
 }
 
-Status matmul_entry(const KernelArgs& args) {
+Status check_matmul_args(const KernelArgs& args) {
   if (args.inputs.size() != 2 || args.outputs.size() != 1) {
     return invalid_argument("matmul: expected 2 inputs and 1 output, got ", args.inputs.size(),
                             " and ", args.outputs.size());
   }
-  return gemm_matmul(args.inputs[0], args.inputs[1], args.outputs[0], GemmOptions{}, args.stream);
+  return ok_status();
 }
 
-Status linear_entry(const KernelArgs& args) {
+Expected<size_t> matmul_workspace(const KernelArgs& args) {
+  KILN_RETURN_IF_ERROR(check_matmul_args(args));
+  return gemm_matmul_workspace_bytes(args.inputs[0], args.inputs[1], args.outputs[0],
+                                     GemmOptions{});
+}
+
+Status matmul_entry(const KernelArgs& args) {
+  KILN_RETURN_IF_ERROR(check_matmul_args(args));
+  return gemm_matmul(args.inputs[0], args.inputs[1], args.outputs[0], GemmOptions{},
+                     {args.workspace, args.workspace_bytes}, args.stream);
+}
+
+// The options of a linear node (its activation; TF32 off: exact fp32).
+Expected<GemmOptions> linear_options(const KernelArgs& args) {
   if (args.inputs.size() < 2 || args.inputs.size() > 3 || args.outputs.size() != 1) {
     return invalid_argument("linear: expected 2 or 3 inputs and 1 output, got ", args.inputs.size(),
                             " and ", args.outputs.size());
   }
-  const TensorView* bias =
-      args.inputs.size() == 3 && args.inputs[2].data != nullptr ? &args.inputs[2] : nullptr;
-  return gemm_linear(args.inputs[0], args.inputs[1], bias, args.outputs[0], GemmOptions{},
-                     args.stream);
+  const LinearAttrs* attrs = std::get_if<LinearAttrs>(&args.node.attrs);
+  if (attrs == nullptr) return invalid_argument("linear: the node has no LinearAttrs");
+  GemmOptions options;
+  options.activation = attrs->activation;
+  return options;
+}
+
+// The bias view, or null. Running, an absent bias has no data (as ref.linear reads it); sizing
+// the workspace, nothing has data, so the node says whether the bias is there.
+const TensorView* linear_bias(const KernelArgs& args, bool sizing) {
+  if (args.inputs.size() != 3) return nullptr;
+  if (!sizing) return args.inputs[2].data != nullptr ? &args.inputs[2] : nullptr;
+  const bool absent = args.node.inputs.size() == 3 && args.node.inputs[2] == kNoValue;
+  return absent ? nullptr : &args.inputs[2];
+}
+
+Expected<size_t> linear_workspace(const KernelArgs& args) {
+  KILN_ASSIGN_OR_RETURN(const GemmOptions options, linear_options(args));
+  return gemm_linear_workspace_bytes(args.inputs[0], args.inputs[1], linear_bias(args, true),
+                                     args.outputs[0], options);
+}
+
+Status linear_entry(const KernelArgs& args) {
+  KILN_ASSIGN_OR_RETURN(const GemmOptions options, linear_options(args));
+  return gemm_linear(args.inputs[0], args.inputs[1], linear_bias(args, false), args.outputs[0],
+                     options, {args.workspace, args.workspace_bytes}, args.stream);
 }
 
 constexpr Kernel kGemmKernels[] = {
-    {"cuda.matmul", OpKind::kMatMul, DeviceKind::kCuda, 1, &gemm_accepts, &matmul_entry},
-    {"cuda.linear", OpKind::kLinear, DeviceKind::kCuda, 1, &gemm_accepts, &linear_entry},
+    {"cuda.matmul", OpKind::kMatMul, DeviceKind::kCuda, 2, &gemm_accepts, &matmul_entry,
+     &matmul_workspace},
+    {"cuda.linear", OpKind::kLinear, DeviceKind::kCuda, 2, &gemm_accepts, &linear_entry,
+     &linear_workspace},
 };
 
 }  // namespace

@@ -9,8 +9,11 @@
 // One thread per output element; the spatial dims are right-aligned into three (leading ones of
 // size 1), as in the reference. f32, f16 and bf16.
 //
-// Deliberately not here: the indices output of max_pool, channels-last layouts, and splitting
-// large windows (global pooling of big planes) over a warp.
+// max_pool and avg_pool with channels_last take x [*lead, *spatial, C] and write
+// [*lead, *spatial', C]: the same windows, read with a stride of C.
+//
+// Deliberately not here: the indices output of max_pool, channels-last adaptive pools, and
+// splitting large windows (global pooling of big planes) over a warp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -36,7 +39,40 @@ struct PoolParams {
   int64_t k[3], stride[3], pad[3], dil[3];
   bool count_include_pad;
   int64_t divisor;  // divisor_override, or 0
+  // channels_last (max_pool, avg_pool): `channels` is the last dim and planes = outer * channels.
+  bool channels_last;
+  int64_t channels;
 };
+
+// Output element e: its spatial position o[3] and where its input plane starts in x, with the
+// distance between consecutive spatial elements of that plane (1, or C for channels_last).
+struct PlaneAt {
+  int64_t o[3];
+  int64_t base, step;
+};
+__device__ __forceinline__ PlaneAt plane_at(int64_t e, const PoolParams& p) {
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  PlaneAt r;
+  int64_t t = e, c = 0;
+  if (p.channels_last) {
+    c = t % p.channels;
+    t /= p.channels;
+  }
+  r.o[2] = t % p.out[2];
+  t /= p.out[2];
+  r.o[1] = t % p.out[1];
+  t /= p.out[1];
+  r.o[0] = t % p.out[0];
+  t /= p.out[0];
+  if (p.channels_last) {
+    r.base = t * in_plane * p.channels + c;
+    r.step = p.channels;
+  } else {
+    r.base = t * in_plane;
+    r.step = 1;
+  }
+  return r;
+}
 
 // ---- Kernels ------------------------------------------------------------------------------------
 
@@ -44,25 +80,22 @@ template <typename T>
 __global__ void max_pool_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t total,
                                 PoolParams p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += step) {
-    const int64_t ow = e % p.out[2], oh = (e / p.out[2]) % p.out[1];
-    const int64_t t = e / (p.out[2] * p.out[1]);
-    const int64_t od = t % p.out[0], plane = t / p.out[0];
-    const T* xp = x + plane * in_plane;
+    const PlaneAt at = plane_at(e, p);
+    const T* xp = x + at.base;
     float best = -INFINITY;
     for (int64_t kd = 0; kd < p.k[0]; ++kd) {
-      const int64_t id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
+      const int64_t id = at.o[0] * p.stride[0] - p.pad[0] + kd * p.dil[0];
       if (id < 0 || id >= p.in[0]) continue;
       for (int64_t kh = 0; kh < p.k[1]; ++kh) {
-        const int64_t ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
+        const int64_t ih = at.o[1] * p.stride[1] - p.pad[1] + kh * p.dil[1];
         if (ih < 0 || ih >= p.in[1]) continue;
-        const T* row = xp + (id * p.in[1] + ih) * p.in[2];
+        const int64_t row = (id * p.in[1] + ih) * p.in[2];
         for (int64_t kw = 0; kw < p.k[2]; ++kw) {
-          const int64_t iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
+          const int64_t iw = at.o[2] * p.stride[2] - p.pad[2] + kw * p.dil[2];
           if (iw < 0 || iw >= p.in[2]) continue;
-          const float v = to_float(row[iw]);
+          const float v = to_float(xp[(row + iw) * at.step]);
           if (v > best || isnan(v)) best = v;  // NaN, once seen, stays
         }
       }
@@ -75,18 +108,15 @@ template <typename T>
 __global__ void avg_pool_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t total,
                                 PoolParams p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += step) {
-    const int64_t ow = e % p.out[2], oh = (e / p.out[2]) % p.out[1];
-    const int64_t t = e / (p.out[2] * p.out[1]);
-    const int64_t o[3] = {t % p.out[0], oh, ow};
-    const T* xp = x + (t / p.out[0]) * in_plane;
+    const PlaneAt at = plane_at(e, p);
+    const T* xp = x + at.base;
     // The window clipped to the padded input [-p, in + p), then to the real input [0, in).
     int64_t lo[3], hi[3], padded_count = 1, real_count = 1;
 #pragma unroll
     for (int d = 0; d < 3; ++d) {
-      const int64_t start = o[d] * p.stride[d] - p.pad[d];
+      const int64_t start = at.o[d] * p.stride[d] - p.pad[d];
       const int64_t stop = min(start + p.k[d], p.in[d] + p.pad[d]);
       padded_count *= stop - start;
       lo[d] = max(start, int64_t{0});
@@ -100,8 +130,10 @@ __global__ void avg_pool_kernel(const T* __restrict__ x, T* __restrict__ y, int6
     double sum = 0;
     for (int64_t id = lo[0]; id < hi[0]; ++id) {
       for (int64_t ih = lo[1]; ih < hi[1]; ++ih) {
-        const T* row = xp + (id * p.in[1] + ih) * p.in[2];
-        for (int64_t iw = lo[2]; iw < hi[2]; ++iw) sum += static_cast<double>(to_float(row[iw]));
+        const int64_t row = (id * p.in[1] + ih) * p.in[2];
+        for (int64_t iw = lo[2]; iw < hi[2]; ++iw) {
+          sum += static_cast<double>(to_float(xp[(row + iw) * at.step]));
+        }
       }
     }
     const int64_t divisor = p.divisor != 0          ? p.divisor
@@ -154,8 +186,10 @@ __global__ void adaptive_pool_kernel(const T* __restrict__ x, T* __restrict__ y,
 
 // ---- Host: validation (as the reference's) ------------------------------------------------------
 
-// x[*lead, *spatial] -> out[*lead, *spatial'] with nsp pooled dims, right-aligned into p.in/out.
-Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, PoolParams& p) {
+// x[*lead, *spatial] -> out[*lead, *spatial'] with nsp pooled dims, right-aligned into p.in/out;
+// with channels_last x[*lead, *spatial, C] -> out[*lead, *spatial', C].
+Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, bool channels_last,
+                     PoolParams& p) {
   if (args.inputs.size() != 1 || args.outputs.size() != 1) {
     return invalid_argument(op, ": expected 1 input and 1 output, got ", args.inputs.size(),
                             " and ", args.outputs.size());
@@ -166,13 +200,21 @@ Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, Po
   if (x.dtype != DType::kF32 && x.dtype != DType::kF16 && x.dtype != DType::kBF16) {
     return unsupported(op, ": the CUDA kernel takes f32, f16 or bf16, got ", dtype_name(x.dtype));
   }
-  if (nsp < 1 || nsp > 3 || x.shape.size() < nsp + 1 || out.shape.size() != x.shape.size()) {
-    return invalid_argument(op, ": expected 1 to 3 pooled dims after at least one leading dim, ",
+  const size_t extra = channels_last ? 2 : 1;  // leading dims (and C) besides the pooled ones
+  if (nsp < 1 || nsp > 3 || x.shape.size() < nsp + extra || out.shape.size() != x.shape.size()) {
+    return invalid_argument(op, ": expected 1 to 3 pooled dims after at least one leading dim",
+                            channels_last ? " and before the channels (channels_last), " : ", ",
                             "got ", nsp, " pooled dims, x", shape_text(x.shape), " and output",
                             shape_text(out.shape));
   }
-  const size_t lead = x.shape.size() - nsp;
-  p.planes = 1;
+  const size_t lead = x.shape.size() - nsp - (channels_last ? 1 : 0);
+  p.channels_last = channels_last;
+  p.channels = channels_last ? x.shape.back() : 1;
+  if (channels_last && out.shape.back() != p.channels) {
+    return invalid_argument(op, ": output", shape_text(out.shape),
+                            " must keep the channels (last dim) of x", shape_text(x.shape));
+  }
+  p.planes = p.channels;
   for (size_t i = 0; i < lead; ++i) {
     if (out.shape[i] != x.shape[i]) {
       return invalid_argument(op, ": output", shape_text(out.shape),
@@ -210,7 +252,7 @@ Status pool_param(std::string_view op, std::string_view name, const std::vector<
 Status read_windows(std::string_view op, const PoolAttrs& at, bool use_dilation,
                     const KernelArgs& args, PoolParams& p) {
   const size_t nsp = at.kernel.size();
-  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, p));
+  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, at.channels_last, p));
   for (int d = 0; d < 3; ++d) {
     p.k[d] = p.stride[d] = p.dil[d] = 1;
     p.pad[d] = 0;
@@ -304,7 +346,7 @@ Status adaptive_run(std::string_view op, const KernelArgs& args, PoolKind kind) 
   const AdaptivePoolAttrs& at = args.node.attrs_as<AdaptivePoolAttrs>();
   const size_t nsp = at.output_size.size();
   PoolParams p{};
-  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, p));
+  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, false, p));
   for (size_t i = 0; i < nsp; ++i) {
     const size_t d = 3 - nsp + i;
     if (p.out[d] != at.output_size[i]) {

@@ -1,7 +1,10 @@
 // Element access and staging helpers for the reference kernels (see common.h).
 #include "common.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "kiln/support/parallel.h"
 
 namespace kiln::ref {
 
@@ -127,6 +130,28 @@ FloatOutput::FloatOutput(const TensorView& t) : out_(t) {
 
 void FloatOutput::commit() {
   if (out_.dtype != DType::kF32) from_float(scratch_, out_);
+}
+
+void to_channels_first(const float* src, int64_t outer, int64_t len, int64_t channels, float* dst) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, len));
+  parallel_for(outer * channels, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* s = src + (t / channels) * len * channels + t % channels;
+      float* d = dst + t * len;
+      for (int64_t l = 0; l < len; ++l) d[l] = s[l * channels];
+    }
+  });
+}
+
+void to_channels_last(const float* src, int64_t outer, int64_t len, int64_t channels, float* dst) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, channels));
+  parallel_for(outer * len, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* s = src + (t / len) * channels * len + t % len;
+      float* d = dst + t * channels;
+      for (int64_t c = 0; c < channels; ++c) d[c] = s[c * len];
+    }
+  });
 }
 
 std::string shape_text(std::span<const int64_t> shape) {

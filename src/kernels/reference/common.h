@@ -60,6 +60,12 @@ class FloatOutput {
   float* ptr_ = nullptr;
 };
 
+// Layout permutations of f32 data for the channels_last kernels (conv, pools), with `outer`
+// independent blocks of `len` positions by `channels` channels:
+//   to_channels_first: dst[o, c, l] = src[o, l, c];  to_channels_last: dst[o, l, c] = src[o, c, l].
+void to_channels_first(const float* src, int64_t outer, int64_t len, int64_t channels, float* dst);
+void to_channels_last(const float* src, int64_t outer, int64_t len, int64_t channels, float* dst);
+
 // "[2, 3, 4]": a concrete shape for error messages.
 std::string shape_text(std::span<const int64_t> shape);
 

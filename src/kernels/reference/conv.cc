@@ -9,6 +9,11 @@
 // conv: the GEMM computes W_g^T @ x_g into a column matrix that col2im scatters into the output.
 // f16/bf16 are staged to f32 and rounded once.
 //
+// conv's fused epilogue and layout (ConvAttrs): an optional residual (input 3, the output's shape)
+// is added to conv + bias and the activation applied, all in f32 before the one rounding. With
+// channels_last, x [N, *sp, C] and w [O, *k, C/g] are permuted to the NC* layout in f32, the conv
+// runs as above, and the epilogue writes the result back as [N, *sp', O].
+//
 // Deliberately not here: padding modes other than zeros (the importer emits a pad op), asymmetric
 // padding, Winograd/FFT algorithms, and integer convolution.
 #include <algorithm>
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "activation.h"
 #include "common.h"
 #include "gemm.h"
 #include "kiln/support/parallel.h"
@@ -51,33 +57,37 @@ Status read_spatial(std::string_view op, std::string_view name, const std::vecto
   return ok_status();
 }
 
-// Common operand checks: x[N, C, *sp], w[A, B, *k] with 1-3 spatial dims, bias[bias_len]?, and
-// an output of rank x's. Fills the spatial sizes of `g` (in, k) from the shapes.
-Status check_operands(std::string_view op, const KernelArgs& args, int64_t bias_len_dim,
-                      Geometry& g, size_t& nsp) {
-  if (args.inputs.size() < 2 || args.inputs.size() > 3 || args.outputs.size() != 1) {
-    return invalid_argument(op, ": expected 2 or 3 inputs and 1 output, got ", args.inputs.size(),
-                            " and ", args.outputs.size());
+// Common operand checks: x[N, C, *sp], w[A, B, *k] with 1-3 spatial dims (channels_last:
+// x[N, *sp, C], w[A, *k, B]), bias[bias_len]?, up to `max_inputs` inputs and an output of rank
+// x's. Fills the spatial sizes of `g` (in, k, out) from the shapes.
+Status check_operands(std::string_view op, const KernelArgs& args, size_t max_inputs,
+                      bool channels_last, int64_t bias_len_dim, Geometry& g, size_t& nsp) {
+  if (args.inputs.size() < 2 || args.inputs.size() > max_inputs || args.outputs.size() != 1) {
+    return invalid_argument(op, ": expected 2 to ", max_inputs, " inputs and 1 output, got ",
+                            args.inputs.size(), " and ", args.outputs.size());
   }
-  KILN_RETURN_IF_ERROR(ref::check_float_operands(op, args, 3));
+  KILN_RETURN_IF_ERROR(ref::check_float_operands(op, args, max_inputs));
   const TensorView& x = args.inputs[0];
   const TensorView& w = args.inputs[1];
   const TensorView& out = args.outputs[0];
   if (x.shape.size() < 3 || x.shape.size() > 5) {
     return invalid_argument(op, ": input x", shape_text(x.shape),
-                            " must be [N, C, *spatial] with 1 to 3 spatial dims");
+                            channels_last ? " must be [N, *spatial, C]"
+                                          : " must be [N, C, *spatial]",
+                            " with 1 to 3 spatial dims");
   }
   nsp = x.shape.size() - 2;
   if (w.shape.size() != x.shape.size() || out.shape.size() != x.shape.size()) {
     return invalid_argument(op, ": weight", shape_text(w.shape), " and output",
                             shape_text(out.shape), " must have the rank of x", shape_text(x.shape));
   }
+  const size_t sp0 = channels_last ? 1 : 2;
   for (size_t i = 0; i < nsp; ++i) {
-    g.in[3 - nsp + i] = x.shape[2 + i];
-    g.k[3 - nsp + i] = w.shape[2 + i];
-    g.out[3 - nsp + i] = out.shape[2 + i];
+    g.in[3 - nsp + i] = x.shape[sp0 + i];
+    g.k[3 - nsp + i] = w.shape[sp0 + i];
+    g.out[3 - nsp + i] = out.shape[sp0 + i];
   }
-  if (args.inputs.size() == 3 && args.inputs[2].data != nullptr &&
+  if (args.inputs.size() >= 3 && args.inputs[2].data != nullptr &&
       args.inputs[2].shape != ConcreteShape{bias_len_dim}) {
     return invalid_argument(op, ": bias", shape_text(args.inputs[2].shape), ", expected [",
                             bias_len_dim, "]");
@@ -177,64 +187,116 @@ void conv_one_channel_groups(const float* x, const float* w, int64_t n, int64_t 
 Status ref_kernel_Conv(const KernelArgs& args) {
   // 1. Validate shapes and attributes; the output size must follow torch's formula.
   const ConvAttrs& at = args.node.attrs_as<ConvAttrs>();
+  const bool cl = at.channels_last;
   Geometry g;
   size_t nsp = 0;
   const int64_t c_out =
       args.inputs.size() >= 2 && args.inputs[1].shape.size() >= 1 ? args.inputs[1].shape[0] : 0;
-  KILN_RETURN_IF_ERROR(check_operands("conv", args, c_out, g, nsp));
+  KILN_RETURN_IF_ERROR(check_operands("conv", args, 4, cl, c_out, g, nsp));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "stride", at.stride, nsp, 1, 1, g.stride));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "padding", at.padding, nsp, 0, 0, g.pad));
   KILN_RETURN_IF_ERROR(read_spatial("conv", "dilation", at.dilation, nsp, 1, 1, g.dil));
+  if (!ref::activation_is_valid(at.activation)) {
+    return invalid_argument("conv: invalid activation ", static_cast<int>(at.activation));
+  }
   const TensorView& x = args.inputs[0];
   const TensorView& w = args.inputs[1];
   const TensorView& out = args.outputs[0];
-  const int64_t n = x.shape[0], c_in = x.shape[1], groups = at.groups;
-  if (groups < 1 || c_in % groups != 0 || c_out % groups != 0 || w.shape[1] != c_in / groups) {
+  const size_t c_axis = cl ? x.shape.size() - 1 : 1;
+  const int64_t n = x.shape[0], c_in = x.shape[c_axis], groups = at.groups;
+  if (groups < 1 || c_in % groups != 0 || c_out % groups != 0 ||
+      w.shape[c_axis] != c_in / groups) {
     return invalid_argument("conv: x", shape_text(x.shape), " and weight", shape_text(w.shape),
                             " do not fit groups = ", groups,
-                            " (expected weight [O, C/groups, *k] with O and C divisible)");
+                            cl ? " (expected channels_last weight [O, *k, C/groups] with O and C "
+                                 "divisible)"
+                               : " (expected weight [O, C/groups, *k] with O and C divisible)");
   }
-  ConcreteShape expected = {n, c_out};
+  ConcreteShape expected = {n};
+  if (!cl) expected.push_back(c_out);
   for (size_t i = 0; i < nsp; ++i) {
     const size_t d = 3 - nsp + i;
     const int64_t span = g.in[d] + 2 * g.pad[d] - g.dil[d] * (g.k[d] - 1) - 1;
     expected.push_back(span < 0 ? 0 : span / g.stride[d] + 1);
   }
+  if (cl) expected.push_back(c_out);
   if (out.shape != expected) {
     return invalid_argument("conv: output", shape_text(out.shape), ", expected",
                             shape_text(expected), " for x", shape_text(x.shape), " and weight",
-                            shape_text(w.shape));
+                            shape_text(w.shape), cl ? " (channels_last)" : "");
+  }
+  const bool has_residual = args.inputs.size() == 4 && args.inputs[3].data != nullptr;
+  if (has_residual && args.inputs[3].shape != out.shape) {
+    return invalid_argument("conv: residual (input 3)", shape_text(args.inputs[3].shape),
+                            " must have the output's shape", shape_text(out.shape));
   }
   if (out.numel() == 0) return ok_status();
 
-  // 2. Bias (or zeros) first; the GEMMs and taps accumulate on top.
+  // 2. The operands in the NC* layout, as f32. channels_last permutes x and w first and computes
+  //    into scratch that the epilogue (step 5) permutes back.
   const ref::FloatInput fx(x), fw(w);
-  const bool has_bias = args.inputs.size() == 3 && args.inputs[2].data != nullptr;
-  const ref::FloatInput fb(has_bias ? args.inputs[2] : TensorView{nullptr, x.dtype, {0}});
-  ref::FloatOutput fo(out);
   const int64_t p_size = g.out_size(), in_size = g.in_size(), kk_size = g.k_size();
+  const int64_t cg = c_in / groups, og = c_out / groups;
+  std::vector<float> x_nc, w_nc, y_nc;
+  const float* xd = fx.data();
+  const float* wd = fw.data();
+  if (cl) {
+    x_nc.resize(static_cast<size_t>(x.numel()));
+    w_nc.resize(static_cast<size_t>(w.numel()));
+    ref::to_channels_first(fx.data(), n, in_size, c_in, x_nc.data());
+    ref::to_channels_first(fw.data(), c_out, kk_size, cg, w_nc.data());
+    xd = x_nc.data();
+    wd = w_nc.data();
+    y_nc.resize(static_cast<size_t>(out.numel()));
+  }
+  ref::FloatOutput fo(out);
+  float* yd = cl ? y_nc.data() : fo.data();
+
+  // 3. Bias (or zeros) first; the GEMMs and taps accumulate on top.
+  const bool has_bias = args.inputs.size() >= 3 && args.inputs[2].data != nullptr;
+  const ref::FloatInput fb(has_bias ? args.inputs[2] : TensorView{nullptr, x.dtype, {0}});
   for (int64_t b = 0; b < n; ++b) {
-    fill_bias(has_bias ? fb.data() : nullptr, c_out, p_size, fo.data() + b * c_out * p_size);
+    fill_bias(has_bias ? fb.data() : nullptr, c_out, p_size, yd + b * c_out * p_size);
   }
 
-  // 3. One input channel per group: direct taps. Otherwise im2col + GEMM per (batch, group).
-  const int64_t cg = c_in / groups, og = c_out / groups;
+  // 4. One input channel per group: direct taps. Otherwise im2col + GEMM per (batch, group).
   if (cg == 1 && groups > 1) {
-    conv_one_channel_groups(fx.data(), fw.data(), n, c_in, c_out, g, fo.data());
-    fo.commit();
-    return ok_status();
-  }
-  const bool direct = kk_size == 1 && g.pad == std::array<int64_t, 3>{0, 0, 0} &&
-                      g.stride == std::array<int64_t, 3>{1, 1, 1};
-  std::vector<float> col(direct ? 0 : static_cast<size_t>(cg * kk_size * p_size));
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t gi = 0; gi < groups; ++gi) {
-      const float* xg = fx.data() + (b * c_in + gi * cg) * in_size;
-      if (!direct) im2col(xg, cg, g, col.data());
-      const float* bmat = direct ? xg : col.data();
-      ref::gemm_f32(og, p_size, cg * kk_size, {fw.data() + gi * og * cg * kk_size, cg * kk_size, 1},
-                    {bmat, p_size, 1}, fo.data() + (b * c_out + gi * og) * p_size, p_size, true);
+    conv_one_channel_groups(xd, wd, n, c_in, c_out, g, yd);
+  } else {
+    const bool direct = kk_size == 1 && g.pad == std::array<int64_t, 3>{0, 0, 0} &&
+                        g.stride == std::array<int64_t, 3>{1, 1, 1};
+    std::vector<float> col(direct ? 0 : static_cast<size_t>(cg * kk_size * p_size));
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        const float* xg = xd + (b * c_in + gi * cg) * in_size;
+        if (!direct) im2col(xg, cg, g, col.data());
+        const float* bmat = direct ? xg : col.data();
+        ref::gemm_f32(og, p_size, cg * kk_size, {wd + gi * og * cg * kk_size, cg * kk_size, 1},
+                      {bmat, p_size, 1}, yd + (b * c_out + gi * og) * p_size, p_size, true);
+      }
     }
+  }
+
+  // 5. Epilogue in f32: + residual, activation, and (channels_last) the permutation back to
+  //    [N, *sp', O]; then the one rounding.
+  const Activation act = at.activation;
+  if (cl || has_residual || act != Activation::kNone) {
+    const ref::FloatInput fr(has_residual ? args.inputs[3] : TensorView{nullptr, x.dtype, {0}});
+    const float* r = has_residual ? fr.data() : nullptr;
+    float* dst = fo.data();
+    parallel_for(out.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        // e indexes the output's own layout; src is the same element in y's NC* layout.
+        int64_t src = e;
+        if (cl) {
+          const int64_t co = e % c_out, rest = e / c_out;  // rest = b * p_size + p
+          src = ((rest / p_size) * c_out + co) * p_size + rest % p_size;
+        }
+        float v = yd[src];
+        if (r != nullptr) v += r[e];
+        dst[e] = ref::apply_activation(act, v);
+      }
+    });
   }
   fo.commit();
   return ok_status();
@@ -247,7 +309,7 @@ Status ref_kernel_ConvTranspose(const KernelArgs& args) {
   size_t nsp = 0;
   const int64_t c_out =
       args.outputs.size() == 1 && args.outputs[0].shape.size() >= 2 ? args.outputs[0].shape[1] : 0;
-  KILN_RETURN_IF_ERROR(check_operands("conv_transpose", args, c_out, g, nsp));
+  KILN_RETURN_IF_ERROR(check_operands("conv_transpose", args, 3, false, c_out, g, nsp));
   std::array<int64_t, 3> out_pad{0, 0, 0};
   KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "stride", at.stride, nsp, 1, 1, g.stride));
   KILN_RETURN_IF_ERROR(read_spatial("conv_transpose", "padding", at.padding, nsp, 0, 0, g.pad));

@@ -9,8 +9,8 @@
 // float-only ops (shape inference rejects them; the kernels return an error), and any fusion.
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 
+#include "activation.h"
 #include "common.h"
 #include "kiln/support/parallel.h"
 
@@ -106,18 +106,8 @@ Status unary_numeric(const KernelArgs& args, std::string_view op, F float_fn, G 
 // Two's-complement negation without signed-overflow UB (-INT64_MIN is INT64_MIN).
 int64_t wrap_neg(int64_t x) { return static_cast<int64_t>(0 - static_cast<uint64_t>(x)); }
 
-// The float-op lambdas below are generic: T is float or double.
-template <typename T>
-T gelu_erf(T x) {
-  return x * T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
-}
-template <typename T>
-T gelu_tanh(T x) {
-  const T beta = T(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
-  const T kappa = T(0.044715);
-  const T inner = beta * (x + kappa * x * x * x);
-  return T(0.5) * x * (T(1) + std::tanh(inner));
-}
+// The float-op lambdas below are generic: T is float or double. relu, silu and gelu come from
+// activation.h, shared with the fused epilogues of conv and linear.
 template <typename T>
 T relu6_plus3(T x) {  // min(max(x + 3, 0), 6), NaN propagating
   return std::min(std::max(x + T(3), T(0)), T(6));
@@ -192,22 +182,19 @@ Status ref_kernel_Sigmoid(const KernelArgs& args) {
 // max(x, 0), NaN propagating (torch's clamp_min).
 Status ref_kernel_Relu(const KernelArgs& args) {
   return unary_numeric(
-      args, "relu", [](auto x) { return std::isnan(x) ? x : std::max(x, decltype(x)(0)); },
+      args, "relu", [](auto x) { return ref::relu(x); },
       [](int64_t x) { return std::max<int64_t>(x, 0); });
 }
 
 Status ref_kernel_Gelu(const KernelArgs& args) {
   if (args.node.attrs_as<GeluAttrs>().approximate == GeluApprox::kTanh) {
-    return unary_float(args, "gelu", [](auto x) { return gelu_tanh(x); });
+    return unary_float(args, "gelu", [](auto x) { return ref::gelu_tanh(x); });
   }
-  return unary_float(args, "gelu", [](auto x) { return gelu_erf(x); });
+  return unary_float(args, "gelu", [](auto x) { return ref::gelu_erf(x); });
 }
 
 Status ref_kernel_Silu(const KernelArgs& args) {
-  return unary_float(args, "silu", [](auto x) {
-    using T = decltype(x);
-    return x / (T(1) + std::exp(-x));
-  });
+  return unary_float(args, "silu", [](auto x) { return ref::silu(x); });
 }
 
 // x * beta > threshold gives x, else log1p(exp(x * beta)) / beta.

@@ -1,5 +1,6 @@
 // Reference kernels for matmul (torch.matmul: 1-D operands promoted and squeezed, batch dims
-// broadcast) and linear (y = x @ w^T + bias). Both run on the blocked f32 GEMM in gemm.cc; f16 and
+// broadcast) and linear (y = activation(x @ w^T + bias), the activation in f32 before the one
+// rounding, from activation.h). Both run on the blocked f32 GEMM in gemm.cc; f16 and
 // bf16 are staged to f32 and rounded once at the end.
 //
 // Deliberately not here: integer or f64 matmul (the importer keeps those in PyTorch), and any
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "activation.h"
 #include "common.h"
 #include "gemm.h"
 #include "kiln/support/parallel.h"
@@ -122,6 +124,10 @@ Status ref_kernel_Linear(const KernelArgs& args) {
     return invalid_argument("linear: bias shape ", shape_text(args.inputs[2].shape), ", expected [",
                             n, "]");
   }
+  const Activation act = args.node.attrs_as<LinearAttrs>().activation;
+  if (!ref::activation_is_valid(act)) {
+    return invalid_argument("linear: invalid activation ", static_cast<int>(act));
+  }
   const int64_t m = concrete_numel(ConcreteShape(x.shape.begin(), x.shape.end() - 1));
   const ref::FloatInput fx(x), fw(w);
   ref::FloatOutput fo(out);
@@ -130,6 +136,12 @@ Status ref_kernel_Linear(const KernelArgs& args) {
     for (int64_t i = 0; i < m; ++i) std::copy(fb.data(), fb.data() + n, fo.data() + i * n);
   }
   ref::gemm_f32(m, n, k, {fx.data(), k, 1}, {fw.data(), 1, k}, fo.data(), n, has_bias);
+  if (act != Activation::kNone) {
+    float* y = fo.data();
+    parallel_for(m * n, 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) y[i] = ref::apply_activation(act, y[i]);
+    });
+  }
   fo.commit();
   return ok_status();
 }

@@ -6,7 +6,9 @@
 // - avg_pool: no dilation; the divisor is divisor_override, or with count_include_pad the window
 //   clipped to the padded input (in + p), else the number of real input elements;
 // - adaptive pools: window [floor(o * in / out), ceil((o + 1) * in / out)).
-// Planes run on the thread pool; f16/bf16 are staged to f32 and rounded once.
+// Planes run on the thread pool; f16/bf16 are staged to f32 and rounded once. max_pool and
+// avg_pool with channels_last take x [*lead, *spatial, C]: it is permuted to [*lead, C, *spatial]
+// planes in f32, pooled as above, and the result permuted back to [*lead, *spatial', C].
 //
 // Deliberately not here: the indices output of max_pool (return_indices), fractional and LP
 // pooling, and integer inputs.
@@ -28,12 +30,16 @@ using ref::shape_text;
 struct PoolGeometry {
   std::array<int64_t, 3> in{1, 1, 1}, out{1, 1, 1};
   int64_t planes = 0;
+  bool channels_last = false;
+  int64_t channels = 1;  // channels_last: the last dim (planes = outer * channels)
   int64_t in_size() const { return in[0] * in[1] * in[2]; }
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
 };
 
-// Checks x[*lead, *spatial] -> out[*lead, *spatial'] with nsp spatial dims and fills `g`.
-Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, PoolGeometry& g) {
+// Checks x[*lead, *spatial] -> out[*lead, *spatial'] with nsp spatial dims and fills `g`; with
+// channels_last, x[*lead, *spatial, C] -> out[*lead, *spatial', C].
+Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, bool channels_last,
+                     PoolGeometry& g) {
   if (args.inputs.size() != 1 || args.outputs.size() != 1) {
     return invalid_argument(op, ": expected 1 input and 1 output, got ", args.inputs.size(),
                             " and ", args.outputs.size());
@@ -41,13 +47,21 @@ Status pool_geometry(std::string_view op, const KernelArgs& args, size_t nsp, Po
   KILN_RETURN_IF_ERROR(ref::check_float_operands(op, args, 1));
   const TensorView& x = args.inputs[0];
   const TensorView& out = args.outputs[0];
-  if (nsp < 1 || nsp > 3 || x.shape.size() < nsp + 1 || out.shape.size() != x.shape.size()) {
-    return invalid_argument(op, ": expected 1 to 3 pooled dims after at least one leading dim, ",
+  const size_t extra = channels_last ? 2 : 1;  // leading dims (and C) besides the pooled ones
+  if (nsp < 1 || nsp > 3 || x.shape.size() < nsp + extra || out.shape.size() != x.shape.size()) {
+    return invalid_argument(op, ": expected 1 to 3 pooled dims after at least one leading dim",
+                            channels_last ? " and before the channels (channels_last), " : ", ",
                             "got ", nsp, " pooled dims, x", shape_text(x.shape), " and output",
                             shape_text(out.shape));
   }
-  const size_t lead = x.shape.size() - nsp;
-  g.planes = 1;
+  const size_t lead = x.shape.size() - nsp - (channels_last ? 1 : 0);
+  g.channels_last = channels_last;
+  g.channels = channels_last ? x.shape.back() : 1;
+  if (channels_last && out.shape.back() != g.channels) {
+    return invalid_argument(op, ": output", shape_text(out.shape),
+                            " must keep the channels (last dim) of x", shape_text(x.shape));
+  }
+  g.planes = g.channels;
   for (size_t i = 0; i < lead; ++i) {
     if (out.shape[i] != x.shape[i]) {
       return invalid_argument(op, ": output", shape_text(out.shape),
@@ -91,7 +105,7 @@ struct Windows {
 Status read_windows(std::string_view op, const PoolAttrs& at, bool use_dilation,
                     const KernelArgs& args, PoolGeometry& g, Windows& w) {
   const size_t nsp = at.kernel.size();
-  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, g));
+  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, at.channels_last, g));
   KILN_RETURN_IF_ERROR(pool_param(op, "kernel", at.kernel, nsp, nullptr, 1, 1, w.k));
   KILN_RETURN_IF_ERROR(pool_param(op, "stride", at.stride, nsp, &w.k, 1, 1, w.stride));
   KILN_RETURN_IF_ERROR(pool_param(op, "padding", at.padding, nsp, nullptr, 0, 0, w.pad));
@@ -120,14 +134,31 @@ Status read_windows(std::string_view op, const PoolAttrs& at, bool use_dilation,
   return ok_status();
 }
 
-// Runs `fn(plane_in, plane_out)` for every plane on the pool.
+// Runs `fn(plane_in, plane_out)` for every plane of x and y on the pool. With channels_last the
+// planes are f32 copies of x permuted to [*lead, C, *spatial], and y's planes are permuted back
+// into `y` afterwards.
 template <typename Fn>
 void for_each_plane(const PoolGeometry& g, const float* x, float* y, Fn fn) {
+  std::vector<float> x_planes, y_planes;
+  const float* xp = x;
+  float* yp = y;
+  if (g.channels_last) {
+    x_planes.resize(static_cast<size_t>(g.planes * g.in_size()));
+    y_planes.resize(static_cast<size_t>(g.planes * g.out_size()));
+    ref::to_channels_first(x, g.planes / std::max<int64_t>(1, g.channels), g.in_size(),
+                           g.channels, x_planes.data());
+    xp = x_planes.data();
+    yp = y_planes.data();
+  }
   const int64_t work = std::max<int64_t>(1, g.out_size());
   auto body = [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) fn(x + p * g.in_size(), y + p * g.out_size());
+    for (int64_t p = begin; p < end; ++p) fn(xp + p * g.in_size(), yp + p * g.out_size());
   };
   parallel_for(g.planes, std::max<int64_t>(1, 4096 / work), body);
+  if (g.channels_last) {
+    ref::to_channels_last(yp, g.planes / std::max<int64_t>(1, g.channels), g.out_size(),
+                          g.channels, y);
+  }
 }
 
 }  // namespace
@@ -224,7 +255,7 @@ Status adaptive_pool(std::string_view op, const KernelArgs& args, bool max) {
   const AdaptivePoolAttrs& at = args.node.attrs_as<AdaptivePoolAttrs>();
   const size_t nsp = at.output_size.size();
   PoolGeometry g;
-  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, g));
+  KILN_RETURN_IF_ERROR(pool_geometry(op, args, nsp, false, g));
   for (size_t i = 0; i < nsp; ++i) {
     const size_t d = 3 - nsp + i;
     if (g.out[d] != at.output_size[i]) {

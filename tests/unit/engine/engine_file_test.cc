@@ -129,7 +129,7 @@ TEST(EngineFileTest, RoundTripKeepsEveryField) {
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   expect_same_contents(original, *back);
   std::vector<std::pair<std::string, std::string>> expected_meta = {
-      {"format_version", "1"}, {"kiln_version", KILN_VERSION}, {"build", "unit-test"},
+      {"format_version", "2"}, {"kiln_version", KILN_VERSION}, {"build", "unit-test"},
       {"opt_level", "2"}};
   EXPECT_EQ(back->metadata, expected_meta);
   // Spot checks that do not go through the generic comparison.
@@ -159,7 +159,7 @@ TEST(EngineFileTest, WriterIsDeterministicAndStableThroughARoundTrip) {
 TEST(EngineFileTest, LayoutFollowsTheSpecification) {
   std::vector<uint8_t> f = sample_bytes();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(f.data()), 8), std::string("KILNENG\0", 8));
-  EXPECT_EQ(load<uint32_t>(f, 8), 1u);
+  EXPECT_EQ(load<uint32_t>(f, 8), 2u);
   EXPECT_EQ(f[12], 0x04);
   EXPECT_EQ(f[15], 0x01);
   EXPECT_EQ(load<uint32_t>(f, 16), 64u);
@@ -218,10 +218,15 @@ TEST(EngineFileTest, NewerFormatVersionAsksForARebuildOrUpgrade) {
   store<uint32_t>(f, 8, 7);
   Status s = read_error(f);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_EQ(s.message(), "engine format version 7 is newer than this kiln (supports 1); rebuild "
+  EXPECT_EQ(s.message(), "engine format version 7 is newer than this kiln (supports 2); rebuild "
                          "the engine or upgrade kiln");
   store<uint32_t>(f, 8, 0);
   EXPECT_EQ(read_error(f).code(), StatusCode::kDataLoss);
+  store<uint32_t>(f, 8, 1);  // an engine from before the fused conv/linear attributes
+  s = read_error(f);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
+  EXPECT_EQ(s.message(), "engine format version 1 is older than this kiln reads (2); rebuild the "
+                         "engine with this kiln");
 }
 
 TEST(EngineFileTest, BigEndianFilesAreRefusedClearly) {
@@ -352,7 +357,7 @@ TEST(EngineFileTest, WriterOwnsTheReservedMetadataKeys) {
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(back->device, DeviceKind::kCuda);
   std::vector<std::pair<std::string, std::string>> expected_meta = {
-      {"format_version", "1"}, {"kiln_version", KILN_VERSION}, {"build", "unit-test"},
+      {"format_version", "2"}, {"kiln_version", KILN_VERSION}, {"build", "unit-test"},
       {"opt_level", "2"}};
   EXPECT_EQ(back->metadata, expected_meta);
 }

@@ -410,18 +410,18 @@ TEST(EngineReaderHostileTest, MetadataNeedsItsKeysOnceAndAKnownDevice) {
   auto with_meta = [&](std::vector<std::pair<std::string, std::string>> pairs) {
     return testing_engine::with_sections(f, {{"meta", meta(std::move(pairs))}});
   };
-  EXPECT_TRUE(read(with_meta({{"format_version", "1"}, {"kiln_version", "9"}, {"device", "cpu"}}))
+  EXPECT_TRUE(read(with_meta({{"format_version", "2"}, {"kiln_version", "9"}, {"device", "cpu"}}))
                   .ok());
-  expect_refused(with_meta({{"format_version", "1"}, {"kiln_version", "9"}, {"device", "tpu"}}),
+  expect_refused(with_meta({{"format_version", "2"}, {"kiln_version", "9"}, {"device", "tpu"}}),
                  StatusCode::kUnsupported, "unknown device 'tpu'");
-  expect_refused(with_meta({{"format_version", "1"}, {"device", "cpu"}}), StatusCode::kDataLoss,
+  expect_refused(with_meta({{"format_version", "2"}, {"device", "cpu"}}), StatusCode::kDataLoss,
                  "metadata lacks 'kiln_version'");
-  expect_refused(with_meta({{"format_version", "2"}, {"kiln_version", "9"}, {"device", "cpu"}}),
-                 StatusCode::kDataLoss, "metadata says format version '2'");
-  expect_refused(with_meta({{"format_version", "1"}, {"kiln_version", "9"}, {"device", "cpu"},
+  expect_refused(with_meta({{"format_version", "3"}, {"kiln_version", "9"}, {"device", "cpu"}}),
+                 StatusCode::kDataLoss, "metadata says format version '3'");
+  expect_refused(with_meta({{"format_version", "2"}, {"kiln_version", "9"}, {"device", "cpu"},
                             {"device", "cpu"}}),
                  StatusCode::kDataLoss, "metadata key 'device' appears twice");
-  expect_refused(with_meta({{"format_version", "1"}, {"kiln_version", "9"}, {"device", "\x01\xff"}}),
+  expect_refused(with_meta({{"format_version", "2"}, {"kiln_version", "9"}, {"device", "\x01\xff"}}),
                  StatusCode::kUnsupported, "unknown device '\\x01\\xff'");
 }
 

@@ -36,8 +36,8 @@ std::string attrs_schema() {
   return out + "\n";
 }
 
-TEST(EngineSchemaTest, FormatVersion1Schema) {
-  ASSERT_EQ(kEngineFormatVersion, 1u) << "a new version needs a new golden schema here";
+TEST(EngineSchemaTest, FormatVersion2Schema) {
+  ASSERT_EQ(kEngineFormatVersion, 2u) << "a new version needs a new golden schema here";
   EXPECT_EQ(attrs_schema(), R"(ConstantAttrs dtype:dtype shape:i64 list data:tensor data
 FullAttrs shape:shape value:f64 dtype:dtype
 ArangeAttrs start:f64 step:f64 length:dim dtype:dtype
@@ -54,13 +54,14 @@ ArgReduceAttrs axis:i64 keepdim:bool
 AxisAttrs axis:i64
 AxesAttrs axes:i64 list
 TopKAttrs k:i64 axis:i64 largest:bool
-ConvAttrs stride:i64 list padding:i64 list dilation:i64 list groups:i64
+ConvAttrs stride:i64 list padding:i64 list dilation:i64 list groups:i64 activation:enum{none,relu,silu,gelu,gelu_tanh,} channels_last:bool
+LinearAttrs activation:enum{none,relu,silu,gelu,gelu_tanh,}
 ConvTransposeAttrs stride:i64 list padding:i64 list output_padding:i64 list dilation:i64 list groups:i64
 BatchNormAttrs eps:f64
 NormAttrs axis:i64 eps:f64
 GroupNormAttrs groups:i64 eps:f64
 AttentionAttrs is_causal:bool scale:optional f64
-PoolAttrs kernel:i64 list stride:i64 list padding:i64 list dilation:i64 list ceil_mode:bool count_include_pad:bool divisor_override:optional i64
+PoolAttrs kernel:i64 list stride:i64 list padding:i64 list dilation:i64 list ceil_mode:bool count_include_pad:bool divisor_override:optional i64 channels_last:bool
 AdaptivePoolAttrs output_size:i64 list
 ResizeAttrs mode:enum{nearest,bilinear,} align_corners:bool size:shape scales:f64 list
 ReshapeAttrs shape:shape

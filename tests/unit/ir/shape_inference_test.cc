@@ -66,11 +66,11 @@ TEST(ShapeInferenceTest, EveryOpHasARuleAndChecksOperandCounts) {
 TEST(ShapeInferenceTest, OperandCountsOptionalInputsAndAttributeKinds) {
   TensorType x = F32({2, 3});
   EXPECT_EQ(error_of(OpKind::kAdd, NoAttrs{}, {&x}), "add: expected 2 inputs, got 1");
-  EXPECT_EQ(error_of(OpKind::kLinear, NoAttrs{}, {&x, &x, &x, &x}),
+  EXPECT_EQ(error_of(OpKind::kLinear, LinearAttrs{}, {&x, &x, &x, &x}),
             "linear: expected 2 to 3 inputs, got 4");
   TensorType w = F32({4, 3});
-  EXPECT_EQ(infer(OpKind::kLinear, NoAttrs{}, {&x, &w, nullptr}), "f32[2, 4]");
-  EXPECT_EQ(error_of(OpKind::kLinear, NoAttrs{}, {&x, nullptr}),
+  EXPECT_EQ(infer(OpKind::kLinear, LinearAttrs{}, {&x, &w, nullptr}), "f32[2, 4]");
+  EXPECT_EQ(error_of(OpKind::kLinear, LinearAttrs{}, {&x, nullptr}),
             "linear: input 1 is required but absent");
   EXPECT_EQ(error_of(OpKind::kConcat, AxisAttrs{0}, {&x, nullptr}),
             "concat: input 1 is required but absent");
@@ -230,11 +230,15 @@ TEST(ShapeInferenceTest, Linear) {
   TensorType w = F32({32, 16});
   TensorType bias = F32({32});
   TensorType bad_bias = F32({16});
-  EXPECT_EQ(infer(OpKind::kLinear, NoAttrs{}, {&x, &w, &bias}), "f32[s0, 7, 32]");
-  EXPECT_EQ(error_of(OpKind::kLinear, NoAttrs{}, {&x, &w, &bad_bias}),
+  EXPECT_EQ(infer(OpKind::kLinear, LinearAttrs{}, {&x, &w, &bias}), "f32[s0, 7, 32]");
+  EXPECT_EQ(error_of(OpKind::kLinear, LinearAttrs{}, {&x, &w, &bad_bias}),
             "linear: bias must have shape [32], got f32[16]");
   TensorType wt = F32({16, 32});
-  EXPECT_NE(error_of(OpKind::kLinear, NoAttrs{}, {&x, &wt}).find("in-features"), std::string::npos);
+  EXPECT_NE(error_of(OpKind::kLinear, LinearAttrs{}, {&x, &wt}).find("in-features"),
+            std::string::npos);
+  // A fused activation does not change the type.
+  EXPECT_EQ(infer(OpKind::kLinear, LinearAttrs{Activation::kGelu}, {&x, &w, &bias}),
+            "f32[s0, 7, 32]");
 }
 
 TEST(ShapeInferenceTest, ConvWithSymbolicBatchAndHeight) {
@@ -275,6 +279,86 @@ TEST(ShapeInferenceTest, ConvErrors) {
   EXPECT_NE(error_of(OpKind::kConv, a, {&x, &big}).find("would be 0"), std::string::npos);
   TensorType xi = T(DType::kI32, {1, 3, 8, 8});
   EXPECT_NE(error_of(OpKind::kConv, a, {&xi, &w_ok}).find("float"), std::string::npos);
+}
+
+ConvAttrs conv2d(int64_t stride, int64_t pad, int64_t groups, bool channels_last,
+                 Activation act = Activation::kNone) {
+  ConvAttrs a{{stride, stride}, {pad, pad}, {1, 1}, groups};
+  a.channels_last = channels_last;
+  a.activation = act;
+  return a;
+}
+
+TEST(ShapeInferenceTest, ConvChannelsLast) {
+  // x [N, H, W, C], w [O, kH, kW, C/g] -> y [N, H', W', O].
+  TensorType x = F32({s0, s1, 224, 3});
+  TensorType w = F32({16, 3, 3, 3});
+  TensorType bias = F32({16});
+  EXPECT_EQ(infer(OpKind::kConv, conv2d(2, 1, 1, true), {&x, &w, &bias}),
+            "f32[s0, floordiv(s1 - 1, 2) + 1, 112, 16]");
+  // Depthwise and grouped, 1-D and 3-D.
+  TensorType dw_x = F32({2, 8, 8, 32});
+  TensorType dw_w = F32({32, 3, 3, 1});
+  EXPECT_EQ(infer(OpKind::kConv, conv2d(1, 1, 32, true), {&dw_x, &dw_w}), "f32[2, 8, 8, 32]");
+  TensorType x1 = F32({2, 10, 4});
+  TensorType w1 = F32({6, 5, 2});
+  ConvAttrs a1{{1}, {0}, {1}, 2};
+  a1.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kConv, a1, {&x1, &w1}), "f32[2, 6, 6]");
+  TensorType x3 = F32({1, 5, 6, 7, 4});
+  TensorType w3 = F32({8, 3, 3, 3, 4});
+  ConvAttrs a3{{1, 2, 1}, {0, 1, 1}, {1, 1, 1}, 1};
+  a3.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kConv, a3, {&x3, &w3}), "f32[1, 3, 3, 7, 8]");
+  // The channel checks read the last dim: an NCHW weight does not fit.
+  TensorType w_nchw = F32({16, 3, 5, 5});
+  TensorType x_cl = F32({1, 8, 8, 4});
+  EXPECT_EQ(error_of(OpKind::kConv, conv2d(1, 0, 1, true), {&x_cl, &w_nchw}),
+            "conv: input has 4 channels but weight f32[16, 3, 5, 5] with groups = 1 expects 5 "
+            "(channels_last)");
+}
+
+TEST(ShapeInferenceTest, ConvResidualAndActivation) {
+  TensorType x = F32({s0, 8, 14, 14});
+  TensorType w = F32({16, 8, 3, 3});
+  TensorType bias = F32({16});
+  TensorType res = F32({s0, 16, 14, 14});
+  // The residual and the activation leave the output type as it was; the bias may be absent.
+  EXPECT_EQ(infer(OpKind::kConv, conv2d(1, 1, 1, false, Activation::kRelu), {&x, &w, &bias, &res}),
+            "f32[s0, 16, 14, 14]");
+  EXPECT_EQ(
+      infer(OpKind::kConv, conv2d(1, 1, 1, false, Activation::kSilu), {&x, &w, nullptr, &res}),
+      "f32[s0, 16, 14, 14]");
+  // A static residual dim pins a symbolic output dim, as the bias does.
+  TensorType res2 = F32({4, 16, 14, 14});
+  EXPECT_EQ(infer(OpKind::kConv, conv2d(1, 1, 1, false), {&x, &w, &bias, &res2}),
+            "f32[4, 16, 14, 14]");
+  // channels_last residual is [N, H', W', O].
+  TensorType x_cl = F32({2, 14, 14, 8});
+  TensorType w_cl = F32({16, 3, 3, 8});
+  TensorType res_cl = F32({2, 7, 7, 16});
+  EXPECT_EQ(infer(OpKind::kConv, conv2d(2, 1, 1, true, Activation::kGeluTanh),
+                  {&x_cl, &w_cl, &bias, &res_cl}),
+            "f32[2, 7, 7, 16]");
+  // Exactly the output's shape and dtype: no broadcasting, no other layout, no other dtype.
+  TensorType bcast = F32({1, 16, 1, 1});
+  EXPECT_EQ(error_of(OpKind::kConv, conv2d(1, 1, 1, false), {&x, &w, &bias, &bcast}),
+            "conv: residual (input 3) must have the output's type f32[s0, 16, 14, 14], got "
+            "f32[1, 16, 1, 1]");
+  TensorType nchw_res = F32({2, 16, 7, 7});
+  EXPECT_EQ(error_of(OpKind::kConv, conv2d(2, 1, 1, true), {&x_cl, &w_cl, &bias, &nchw_res}),
+            "conv: residual (input 3) must have the output's type f32[2, 7, 7, 16], got "
+            "f32[2, 16, 7, 7]");
+  TensorType half_res = T(DType::kF16, {2, 7, 7, 16});
+  EXPECT_EQ(error_of(OpKind::kConv, conv2d(2, 1, 1, true), {&x_cl, &w_cl, &bias, &half_res}),
+            "conv: residual (input 3) must have the output's type f32[2, 7, 7, 16], got "
+            "f16[2, 7, 7, 16]");
+  TensorType rank3 = F32({2, 7, 7});
+  EXPECT_NE(error_of(OpKind::kConv, conv2d(2, 1, 1, true), {&x_cl, &w_cl, &bias, &rank3})
+                .find("residual (input 3)"),
+            std::string::npos);
+  EXPECT_EQ(error_of(OpKind::kConv, conv2d(1, 1, 1, false), {&x, &w, &bias, &res, &res}),
+            "conv: expected 2 to 4 inputs, got 5");
 }
 
 TEST(ShapeInferenceTest, ConvTranspose) {
@@ -393,6 +477,22 @@ TEST(ShapeInferenceTest, Pools) {
                 .find("at most half"),
             std::string::npos);
   EXPECT_EQ(infer(OpKind::kAdaptiveAvgPool, AdaptivePoolAttrs{{1, 1}}, {&x}), "f32[s0, 64, 1, 1]");
+  // channels_last: x and y are [N, *spatial, C].
+  TensorType x_cl = F32({s0, 112, 112, 64});
+  PoolAttrs mp_cl = mp;
+  mp_cl.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kMaxPool, mp_cl, {&x_cl}), "f32[s0, 56, 56, 64]");
+  TensorType sym_cl = F32({1, s1, 5, 8});
+  PoolAttrs ap_cl = pool({2, 2}, {2, 2}, {0, 0}, {1, 1});
+  ap_cl.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kAvgPool, ap_cl, {&sym_cl}), "f32[1, floordiv(s1 - 2, 2) + 1, 2, 8]");
+  TensorType x5_cl = F32({1, 5, 6, 1});
+  ceil.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kMaxPool, ceil, {&x5_cl}), "f32[1, 3, 4, 1]");
+  TensorType x1_cl = F32({2, 9, 3});
+  PoolAttrs p1 = pool({3}, {2}, {1}, {1});
+  p1.channels_last = true;
+  EXPECT_EQ(infer(OpKind::kAvgPool, p1, {&x1_cl}), "f32[2, 5, 3]");
   EXPECT_EQ(error_of(OpKind::kAdaptiveMaxPool, AdaptivePoolAttrs{{7}}, {&x}),
             "adaptive_max_pool: output_size needs one entry per spatial dim (2), got 1");
 }

@@ -22,7 +22,7 @@ struct Fixture {
     x = graph_add_input(g, "x", F32({batch, 4}));
     w = graph_add_input(g, "w", F32({8, 4}));
     r = *graph_add_node1(g, OpKind::kRelu, {x}, NoAttrs{}, "model.py:3");
-    y = *graph_add_node1(g, OpKind::kLinear, {r, w, kNoValue}, NoAttrs{}, "model.py:4");
+    y = *graph_add_node1(g, OpKind::kLinear, {r, w, kNoValue}, LinearAttrs{}, "model.py:4");
     g.outputs = {y};
   }
 };

@@ -170,6 +170,178 @@ TEST(ConvKernelTest, RejectsInconsistentShapes) {
   EXPECT_FALSE(run_kernel(ref_kernel_Conv, bad_attrs, {&x, &w2}, {&out}).ok());
 }
 
+// ---- Fused epilogue (residual, activation) and channels_last ----------------------------------
+
+constexpr Activation kActivations[] = {Activation::kNone, Activation::kRelu, Activation::kSilu,
+                                       Activation::kGelu, Activation::kGeluTanh};
+
+// The same values as f32 (exact: every f16/bf16 value is an f32 value).
+Tensor as_f32(const Tensor& t) {
+  Tensor r(DType::kF32, t.shape);
+  for (int64_t i = 0; i < t.numel(); ++i) r.set(i, t.get(i));
+  return r;
+}
+
+// Runs one kernel and returns its output of `dt`[os].
+Tensor run_op(Status (*kernel)(const KernelArgs&), const Node& node,
+              const std::vector<const Tensor*>& inputs, DType dt, const ConcreteShape& os) {
+  Tensor out(dt, os);
+  out.poison();
+  const Status st = run_kernel(kernel, node, inputs, {&out});
+  EXPECT_TRUE(st.ok()) << st.to_string();
+  return out;
+}
+
+// `act` as the standalone reference op, in place of `t` (kNone: t itself).
+Tensor run_activation_op(Activation act, const Tensor& t) {
+  switch (act) {
+    case Activation::kNone: return t;
+    case Activation::kRelu:
+      return run_op(ref_kernel_Relu, make_node(OpKind::kRelu, NoAttrs{}), {&t}, t.dtype, t.shape);
+    case Activation::kSilu:
+      return run_op(ref_kernel_Silu, make_node(OpKind::kSilu, NoAttrs{}), {&t}, t.dtype, t.shape);
+    case Activation::kGelu:
+      return run_op(ref_kernel_Gelu, make_node(OpKind::kGelu, GeluAttrs{GeluApprox::kNone}), {&t},
+                    t.dtype, t.shape);
+    case Activation::kGeluTanh:
+      return run_op(ref_kernel_Gelu, make_node(OpKind::kGelu, GeluAttrs{GeluApprox::kTanh}), {&t},
+                    t.dtype, t.shape);
+  }
+  return t;
+}
+
+// Checks the fused conv (bias, residual, activation in one op, NC* layout) against the unfused
+// sequence conv -> add -> activation of the existing reference ops run in f32 on the same values
+// and rounded once to `dt` at the end: the fused op computes in f32 and rounds once, so the two
+// must agree exactly. Then the same conv with channels_last on permuted operands must give the
+// permuted output, exactly (the same f32 sums).
+void check_fused_conv(DType dt, ConcreteShape xs, ConcreteShape ws, Spatial sp, int64_t groups,
+                      bool with_bias, bool with_residual, Activation act, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << dtype_name(dt) << " activation " << static_cast<int>(act)
+                                  << " bias " << with_bias << " residual " << with_residual);
+  Tensor x = random_tensor(dt, xs, seed), w = random_tensor(dt, ws, seed + 1);
+  Tensor bias = random_tensor(dt, {ws[0]}, seed + 2);
+  const ConcreteShape os = conv_out_shape(xs, ws, sp);
+  Tensor residual = random_tensor(dt, os, seed + 3, -2.0, 2.0);
+  ConvAttrs a{sp.stride, sp.pad, sp.dil, groups};
+  a.activation = act;
+  std::vector<const Tensor*> inputs = {&x, &w, with_bias ? &bias : nullptr};
+  if (with_residual) inputs.push_back(&residual);
+  const Tensor fused = run_op(ref_kernel_Conv, make_node(OpKind::kConv, a), inputs, dt, os);
+  for (double v : fused.values()) ASSERT_FALSE(std::isnan(v)) << "an element was not written";
+
+  // 1. Unfused, in f32.
+  const Tensor x32 = as_f32(x), w32 = as_f32(w), b32 = as_f32(bias), r32 = as_f32(residual);
+  Tensor y32 = run_op(ref_kernel_Conv,
+                      make_node(OpKind::kConv, ConvAttrs{sp.stride, sp.pad, sp.dil, groups}),
+                      {&x32, &w32, with_bias ? &b32 : nullptr}, DType::kF32, os);
+  if (with_residual) {
+    y32 = run_op(ref_kernel_Add, make_node(OpKind::kAdd, NoAttrs{}), {&y32, &r32}, DType::kF32, os);
+  }
+  y32 = run_activation_op(act, y32);
+  Tensor unfused(dt, os);
+  for (int64_t i = 0; i < unfused.numel(); ++i) unfused.set(i, y32.get(i));
+  expect_close(fused.values(), unfused.values(), 0, 0, "fused vs unfused");
+
+  // 2. channels_last on permuted operands.
+  const Tensor x_cl = nn_test::to_channels_last(x), w_cl = nn_test::to_channels_last(w);
+  const Tensor r_cl = nn_test::to_channels_last(residual);
+  const Tensor want_cl = nn_test::to_channels_last(fused);
+  a.channels_last = true;
+  std::vector<const Tensor*> cl_inputs = {&x_cl, &w_cl, with_bias ? &bias : nullptr};
+  if (with_residual) cl_inputs.push_back(&r_cl);
+  const Tensor got_cl =
+      run_op(ref_kernel_Conv, make_node(OpKind::kConv, a), cl_inputs, dt, want_cl.shape);
+  for (double v : got_cl.values()) ASSERT_FALSE(std::isnan(v)) << "an element was not written";
+  expect_close(got_cl.values(), want_cl.values(), 0, 0, "channels_last vs NC*");
+}
+
+TEST(ConvKernelTest, FusedEpilogueMatchesUnfusedOpsForEveryActivation) {
+  uint32_t seed = 100;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (Activation act : kActivations) {
+      check_fused_conv(dt, {2, 4, 7, 6}, {6, 2, 3, 3}, {{1, 2}, {1, 1}, {1, 1}, {}}, 2, true,
+                       true, act, seed += 4);
+      check_fused_conv(dt, {1, 3, 5, 5}, {5, 3, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, {}}, 1, false,
+                       true, act, seed += 4);
+      check_fused_conv(dt, {1, 3, 9}, {4, 3, 3}, {{2}, {1}, {1}, {}}, 1, true, false, act,
+                       seed += 4);
+    }
+  }
+}
+
+TEST(ConvKernelTest, ChannelsLastMatchesNcLayout) {
+  // Grouped, depthwise (with a channel multiplier), pointwise, strided and dilated, 1-D and 3-D,
+  // odd sizes, with and without bias and residual; check_fused_conv compares both layouts.
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    check_fused_conv(dt, {2, 6, 7, 9}, {9, 2, 3, 2}, {{2, 1}, {1, 0}, {1, 2}, {}}, 3, true, true,
+                     Activation::kRelu, 200);
+    check_fused_conv(dt, {2, 5, 10, 9}, {5, 1, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, {}}, 5, true, false,
+                     Activation::kNone, 201);
+    check_fused_conv(dt, {1, 3, 8, 11}, {6, 1, 3, 5}, {{1, 3}, {2, 2}, {2, 1}, {}}, 3, false,
+                     true, Activation::kSilu, 202);
+    check_fused_conv(dt, {2, 7, 5, 6}, {9, 7, 1, 1}, {{1, 1}, {0, 0}, {1, 1}, {}}, 1, true, true,
+                     Activation::kGelu, 203);
+    check_fused_conv(dt, {1, 40, 18, 18}, {33, 40, 3, 3}, {{1, 1}, {1, 1}, {1, 1}, {}}, 1, true,
+                     true, Activation::kGeluTanh, 204);
+    check_fused_conv(dt, {3, 4, 16}, {4, 1, 4}, {{2}, {1}, {1}, {}}, 4, true, true,
+                     Activation::kRelu, 205);
+    check_fused_conv(dt, {1, 2, 5, 6, 7}, {3, 2, 3, 2, 3}, {{2, 1, 2}, {1, 0, 1}, {1, 2, 1}, {}},
+                     1, true, true, Activation::kNone, 206);
+    check_fused_conv(dt, {2, 4, 4, 5, 3}, {4, 1, 2, 3, 3}, {{1, 2, 1}, {1, 1, 1}, {1, 1, 1}, {}},
+                     4, false, false, Activation::kRelu, 207);
+  }
+}
+
+TEST(ConvKernelTest, ChannelsLastAgainstTheDefinition) {
+  // Independent of the NC* path: the naive loops on the NC* data, permuted.
+  const Spatial sp{{2, 1}, {1, 1}, {1, 2}, {}};
+  Tensor x = random_tensor(DType::kF32, {2, 4, 6, 7}, 300);
+  Tensor w = random_tensor(DType::kF32, {6, 2, 3, 3}, 301);
+  Tensor bias = random_tensor(DType::kF32, {6}, 302);
+  const ConcreteShape os = conv_out_shape(x.shape, w.shape, sp);
+  Tensor want(DType::kF32, os);
+  const std::vector<double> ref = naive_conv(x, w, &bias, os, sp, 2);
+  for (int64_t i = 0; i < want.numel(); ++i) want.set(i, ref[size_t(i)]);
+  ConvAttrs a{sp.stride, sp.pad, sp.dil, 2};
+  a.channels_last = true;
+  const Tensor x_cl = nn_test::to_channels_last(x), w_cl = nn_test::to_channels_last(w);
+  const Tensor want_cl = nn_test::to_channels_last(want);
+  const Tensor got = run_op(ref_kernel_Conv, make_node(OpKind::kConv, a), {&x_cl, &w_cl, &bias},
+                            DType::kF32, want_cl.shape);
+  expect_close(got.values(), want_cl.values(), 1e-5, 1e-5);
+}
+
+TEST(ConvKernelTest, HandComputedResidualAndRelu) {
+  // conv = [-0.5, -0.5, -0.5, -0.5, 4.5] (HandComputed1D); + residual [1, 0, 0.25, -1, -5], relu:
+  // [0.5, 0, 0, 0, 0].
+  Tensor x = nn_test::tensor_of(DType::kF32, {1, 1, 4}, {1, 2, 3, 4});
+  Tensor w = nn_test::tensor_of(DType::kF32, {1, 1, 2}, {1, -1});
+  Tensor b = nn_test::tensor_of(DType::kF32, {1}, {0.5});
+  Tensor r = nn_test::tensor_of(DType::kF32, {1, 1, 5}, {1, 0, 0.25, -1, -5});
+  ConvAttrs a{{1}, {1}, {1}, 1};
+  a.activation = Activation::kRelu;
+  const Tensor out = run_op(ref_kernel_Conv, make_node(OpKind::kConv, a), {&x, &w, &b, &r},
+                            DType::kF32, {1, 1, 5});
+  expect_close(out.values(), {0.5, 0, 0, 0, 0}, 0, 0);
+}
+
+TEST(ConvKernelTest, RejectsBadResidualAndChannelsLastShapes) {
+  Tensor x(DType::kF32, {1, 4, 5, 5}), w(DType::kF32, {6, 4, 3, 3}), out(DType::kF32, {1, 6, 3, 3});
+  Tensor bad_res(DType::kF32, {1, 6, 3, 1});
+  const Node node = make_node(OpKind::kConv, ConvAttrs{{1, 1}, {0, 0}, {1, 1}, 1});
+  Status s = run_kernel(ref_kernel_Conv, node, {&x, &w, nullptr, &bad_res}, {&out});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("residual"), std::string::npos) << s.message();
+  Tensor half_res(DType::kF16, {1, 6, 3, 3});
+  EXPECT_FALSE(run_kernel(ref_kernel_Conv, node, {&x, &w, nullptr, &half_res}, {&out}).ok());
+  // channels_last reads C from the last dim: NC* operands do not fit.
+  ConvAttrs cl{{1, 1}, {0, 0}, {1, 1}, 1};
+  cl.channels_last = true;
+  s = run_kernel(ref_kernel_Conv, make_node(OpKind::kConv, cl), {&x, &w}, {&out});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
 // The transpose by its definition: each input element scatters x[n, ci, i] * w[ci, co, t] to
 // out[n, g*O/g + co, i*s - p + t*d] when that lies inside the output.
 std::vector<double> naive_conv_transpose(const Tensor& x, const Tensor& w, const Tensor* bias,

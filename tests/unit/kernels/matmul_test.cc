@@ -153,7 +153,7 @@ void check_linear(DType dt, ConcreteShape xs, int64_t n, bool with_bias, uint32_
   os.back() = n;
   Tensor out(dt, os);
   out.poison();
-  const Node node = nn_test::make_node(OpKind::kLinear, NoAttrs{});
+  const Node node = nn_test::make_node(OpKind::kLinear, LinearAttrs{});
   std::vector<const Tensor*> inputs = {&x, &w};
   if (with_bias) inputs.push_back(&bias);
   ASSERT_TRUE(run_kernel(ref_kernel_Linear, node, inputs, {&out}).ok());
@@ -172,7 +172,7 @@ TEST(LinearKernelTest, AbsentBiasSlotIsIgnored) {
   Tensor x = random_tensor(DType::kF32, {4, 6}, 30), w = random_tensor(DType::kF32, {3, 6}, 31);
   Tensor absent, out(DType::kF32, {4, 3});
   out.poison();
-  const Node node = nn_test::make_node(OpKind::kLinear, NoAttrs{});
+  const Node node = nn_test::make_node(OpKind::kLinear, LinearAttrs{});
   ASSERT_TRUE(run_kernel(ref_kernel_Linear, node, {&x, &w, &absent}, {&out}).ok());
   expect_close(out.values(), naive_linear(x, w, nullptr), 1e-5, 1e-5);
 }
@@ -182,9 +182,73 @@ TEST(LinearKernelTest, HalfPrecision) {
   check_linear(DType::kBF16, {2, 5, 33}, 9, true, 25);
 }
 
+// The fused activation against the unfused sequence linear -> activation op: in f32 the two agree
+// exactly (the same GEMM, the same activation function); f16/bf16 compute in f32 and round once,
+// so they equal the f32 sequence on the same values rounded once at the end.
+TEST(LinearKernelTest, FusedActivationMatchesUnfusedOps) {
+  const Activation acts[] = {Activation::kNone, Activation::kRelu, Activation::kSilu,
+                             Activation::kGelu, Activation::kGeluTanh};
+  uint32_t seed = 40;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (Activation act : acts) {
+      for (bool with_bias : {true, false}) {
+        SCOPED_TRACE(testing::Message() << dtype_name(dt) << " activation "
+                                        << static_cast<int>(act) << " bias " << with_bias);
+        Tensor x = random_tensor(dt, {3, 5, 37}, ++seed, -2.0, 2.0);
+        Tensor w = random_tensor(dt, {19, 37}, ++seed), bias = random_tensor(dt, {19}, ++seed);
+        Tensor fused(dt, {3, 5, 19});
+        fused.poison();
+        std::vector<const Tensor*> inputs = {&x, &w, with_bias ? &bias : nullptr};
+        ASSERT_TRUE(run_kernel(ref_kernel_Linear,
+                               nn_test::make_node(OpKind::kLinear, LinearAttrs{act}), inputs,
+                               {&fused})
+                        .ok());
+        // Unfused, in f32 on the same values.
+        auto f32 = [](const Tensor& t) {
+          Tensor r(DType::kF32, t.shape);
+          for (int64_t i = 0; i < t.numel(); ++i) r.set(i, t.get(i));
+          return r;
+        };
+        const Tensor x32 = f32(x), w32 = f32(w), b32 = f32(bias);
+        Tensor y(DType::kF32, {3, 5, 19}), z(DType::kF32, {3, 5, 19});
+        const Node plain = nn_test::make_node(OpKind::kLinear, LinearAttrs{});
+        ASSERT_TRUE(
+            run_kernel(ref_kernel_Linear, plain, {&x32, &w32, with_bias ? &b32 : nullptr}, {&y})
+                .ok());
+        Status st = ok_status();
+        switch (act) {
+          case Activation::kNone: z = y; break;
+          case Activation::kRelu:
+            st = run_kernel(ref_kernel_Relu, nn_test::make_node(OpKind::kRelu, NoAttrs{}), {&y},
+                            {&z});
+            break;
+          case Activation::kSilu:
+            st = run_kernel(ref_kernel_Silu, nn_test::make_node(OpKind::kSilu, NoAttrs{}), {&y},
+                            {&z});
+            break;
+          case Activation::kGelu:
+          case Activation::kGeluTanh:
+            st = run_kernel(ref_kernel_Gelu,
+                            nn_test::make_node(OpKind::kGelu,
+                                               GeluAttrs{act == Activation::kGelu
+                                                             ? GeluApprox::kNone
+                                                             : GeluApprox::kTanh}),
+                            {&y}, {&z});
+            break;
+        }
+        ASSERT_TRUE(st.ok()) << st.to_string();
+        for (double v : fused.values()) ASSERT_FALSE(std::isnan(v)) << "not written";
+        Tensor want(dt, z.shape);
+        for (int64_t i = 0; i < z.numel(); ++i) want.set(i, z.get(i));
+        expect_close(fused.values(), want.values(), 0, 0);
+      }
+    }
+  }
+}
+
 TEST(LinearKernelTest, RejectsMismatchedWeight) {
   Tensor x(DType::kF32, {4, 6}), w(DType::kF32, {3, 5}), out(DType::kF32, {4, 3});
-  const Node node = nn_test::make_node(OpKind::kLinear, NoAttrs{});
+  const Node node = nn_test::make_node(OpKind::kLinear, LinearAttrs{});
   Status s = run_kernel(ref_kernel_Linear, node, {&x, &w}, {&out});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("linear"), std::string::npos);

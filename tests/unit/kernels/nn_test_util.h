@@ -123,6 +123,38 @@ inline Tensor tensor_of(DType dtype, ConcreteShape shape, const std::vector<doub
   return t;
 }
 
+// The same elements moved between the [N, C, *spatial] and [N, *spatial, C] layouts (values are
+// copied exactly): to_channels_last(t) of an NC* tensor, to_channels_first(t) of an N*C tensor.
+inline Tensor permute_channels(const Tensor& t, bool to_last) {
+  const int64_t n = t.shape[0];
+  const int64_t c = to_last ? t.shape[1] : t.shape.back();
+  const int64_t plane = n == 0 || c == 0 ? 0 : t.numel() / (n * c);
+  ConcreteShape s = {n};
+  if (to_last) {
+    s.insert(s.end(), t.shape.begin() + 2, t.shape.end());
+    s.push_back(c);
+  } else {
+    s.push_back(c);
+    s.insert(s.end(), t.shape.begin() + 1, t.shape.end() - 1);
+  }
+  Tensor out(t.dtype, s);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t p = 0; p < plane; ++p) {
+        const int64_t nc = (b * c + ch) * plane + p, nl = (b * plane + p) * c + ch;
+        if (to_last) {
+          out.set(nl, t.get(nc));
+        } else {
+          out.set(nc, t.get(nl));
+        }
+      }
+    }
+  }
+  return out;
+}
+inline Tensor to_channels_last(const Tensor& t) { return permute_channels(t, true); }
+inline Tensor to_channels_first(const Tensor& t) { return permute_channels(t, false); }
+
 // A node of `op` with these attributes and no graph context (kernels read only op and attrs).
 inline Node make_node(OpKind op, Attrs attrs) {
   Node n;

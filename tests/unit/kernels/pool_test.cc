@@ -291,5 +291,70 @@ TEST(AdaptivePoolKernelTest, RejectsOutputSizeMismatch) {
                    .ok());
 }
 
+// max_pool / avg_pool with channels_last on permuted input against the NC* result, permuted: the
+// same windows in the same order, so the results agree exactly. NaN is sprinkled in so that max's
+// propagation is checked in both layouts.
+void check_channels_last(OpKind op, DType dt, ConcreteShape xs, PoolAttrs a, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << op_name(op) << " " << dtype_name(dt) << " seed " << seed);
+  Status (*kernel)(const KernelArgs&) =
+      op == OpKind::kMaxPool ? ref_kernel_MaxPool : ref_kernel_AvgPool;
+  Tensor x = random_tensor(dt, xs, seed);
+  for (int64_t i = 5; i < x.numel(); i += 17) x.set(i, std::nan(""));
+  // The NC* output shape from shape inference's formula.
+  ConcreteShape os = {xs[0], xs[1]};
+  for (size_t i = 0; i + 2 < xs.size(); ++i) {
+    const int64_t s = a.stride[i], p = a.padding[i], k = a.kernel[i];
+    const int64_t d = a.dilation.empty() ? 1 : a.dilation[i];
+    const int64_t span = xs[2 + i] + 2 * p - d * (k - 1) - 1;
+    int64_t o = (a.ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    if (a.ceil_mode && (o - 1) * s >= xs[2 + i] + p) --o;
+    os.push_back(o);
+  }
+  Tensor nc(dt, os);
+  nc.poison();
+  ASSERT_TRUE(run_kernel(kernel, make_node(op, a), {&x}, {&nc}).ok());
+  const Tensor want = nn_test::to_channels_last(nc);
+  const Tensor x_cl = nn_test::to_channels_last(x);
+  a.channels_last = true;
+  Tensor got(dt, want.shape);  // a finite poison: an unwritten element cannot match NaN or a value
+  for (int64_t i = 0; i < got.numel(); ++i) got.set(i, 12345.0);
+  const Status st = run_kernel(kernel, make_node(op, a), {&x_cl}, {&got});
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  expect_close(got.values(), want.values(), 0, 0);
+}
+
+TEST(PoolKernelTest, ChannelsLastMatchesNcLayout) {
+  uint32_t seed = 60;
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (OpKind op : {OpKind::kMaxPool, OpKind::kAvgPool}) {
+      const bool max = op == OpKind::kMaxPool;
+      const std::vector<int64_t> dil2 = {max ? 2 : 1, 1};
+      check_channels_last(op, dt, {2, 5, 9, 11}, pool_attrs({3, 3}, {2, 2}, {1, 1}, {1, 1}, false),
+                          ++seed);
+      check_channels_last(op, dt, {1, 3, 7, 10}, pool_attrs({3, 2}, {2, 3}, {1, 1}, dil2, true),
+                          ++seed);
+      check_channels_last(op, dt, {2, 4, 7, 10},
+                          pool_attrs({3, 3}, {2, 2}, {1, 1}, {1, 1}, true, false), ++seed);
+      check_channels_last(op, dt, {1, 6, 7, 8},
+                          pool_attrs({2, 4}, {2, 3}, {1, 2}, {1, 1}, false, true, 3), ++seed);
+      check_channels_last(op, dt, {3, 4, 13}, pool_attrs({4}, {3}, {2}, {1}, false, false),
+                          ++seed);
+      check_channels_last(op, dt, {1, 2, 5, 6, 7},
+                          pool_attrs({2, 3, 2}, {1, 2, 2}, {1, 1, 0}, {1, 1, 1}, false), ++seed);
+      check_channels_last(op, dt, {1, 1, 1, 1}, pool_attrs({1, 1}, {1, 1}, {0, 0}, {1, 1}, false),
+                          ++seed);
+    }
+  }
+}
+
+TEST(PoolKernelTest, ChannelsLastRejectsChangedChannels) {
+  PoolAttrs a = pool_attrs({2, 2}, {2, 2}, {0, 0}, {1, 1}, false);
+  a.channels_last = true;
+  Tensor x(DType::kF32, {1, 4, 4, 3}), out(DType::kF32, {1, 2, 2, 2});
+  const Status s = run_kernel(ref_kernel_MaxPool, make_node(OpKind::kMaxPool, a), {&x}, {&out});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("channels"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace kiln

@@ -65,8 +65,8 @@ TEST(KernelRegistryTest, ReferenceKernelsAcceptWhatShapeInferenceAcceptsExceptF6
 TEST(KernelRegistryTest, AbsentOptionalInputsAreIgnored) {
   const Kernel* linear = find_kernel("ref.linear");
   ASSERT_NE(linear, nullptr);
-  Node with_bias{OpKind::kLinear, {0, 1, 2}, {3}, NoAttrs{}, ""};
-  Node without_bias{OpKind::kLinear, {0, 1, kNoValue}, {3}, NoAttrs{}, ""};
+  Node with_bias{OpKind::kLinear, {0, 1, 2}, {3}, LinearAttrs{}, ""};
+  Node without_bias{OpKind::kLinear, {0, 1, kNoValue}, {3}, LinearAttrs{}, ""};
   // The third type is garbage; it must not be looked at when the input is absent.
   std::vector<TensorType> types = {{DType::kF32, {5, 4}}, {DType::kF32, {3, 4}},
                                    {DType::kF64, {7, 7}}};

@@ -98,6 +98,8 @@ TEST(ParserErrorsTest, NodeErrors) {
       {"  %0 = softmax(%x) {axis=1.5}\n  return %0", "t.ir:3:26: expected an integer, found '1.5'"},
       {"  %0 = gelu(%x) {approximate=fast}\n  return %0",
        "t.ir:3:30: unknown value 'fast' (expected one of none, tanh)"},
+      {"  %0 = linear(%x, %x) {activation=gelu_erf}\n  return %0",
+       "t.ir:3:35: unknown value 'gelu_erf' (expected one of none, relu, silu, gelu, gelu_tanh)"},
       {"  %0 = cast(%x) {to=float}\n  return %0",
        "t.ir:3:21: unknown dtype 'float' (expected one of f32, f16, bf16, i64, i32, i8, u8, bool, "
        "f64)"},

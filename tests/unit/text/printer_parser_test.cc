@@ -57,7 +57,7 @@ graph @conv_mlp {   # another comment
   symbol batch in [1, 64] opt 8
   input %x : f32[batch, 3, 4, 4]
   %w = constant {dtype=f32, shape=[2, 3, 1, 1], data=[1, 2, 3, 4, 5, 6.5]} : f32[2, 3, 1, 1]
-  %0 = conv(%x, %w, _) {stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=1} : f32[batch, 2, 4, 4]
+  %0 = conv(%x, %w, _) {stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=1, activation=none, channels_last=false} : f32[batch, 2, 4, 4]
   %1 = relu(%0) : f32[batch, 2, 4, 4] loc("model.py:12 \"relu\" \\1")
   %2, %3 = split(%1) {axis=1, sizes=[1, 1]} : f32[batch, 1, 4, 4], f32[batch, 1, 4, 4]
   %4 = reshape(%2) {shape=[batch, 16]} : f32[batch, 16]
@@ -234,9 +234,44 @@ TEST(PrinterParserTest, ListAndOptionalFields) {
   EXPECT_TRUE(p.count_include_pad);
   std::string out = round_trip(text);
   EXPECT_NE(out.find("clamp(%0) {min=none, max=0.5}"), std::string::npos) << out;
-  EXPECT_NE(out.find("ceil_mode=false, count_include_pad=true, divisor_override=3}"),
+  EXPECT_NE(out.find("ceil_mode=false, count_include_pad=true, divisor_override=3, "
+                     "channels_last=false}"),
             std::string::npos)
       << out;
+}
+
+TEST(PrinterParserTest, FusedActivationAndChannelsLastFields) {
+  // Written fields are read; unwritten ones keep their defaults (none, false); all are printed.
+  const char* text = R"(graph @g {
+  input %x : f32[1, 8, 8, 4]
+  input %w : f32[4, 3, 3, 1]
+  input %v : f32[2, 6]
+  input %u : f32[3, 6]
+  %0 = conv(%x, %w, _, %x) {stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=4, activation=gelu_tanh, channels_last=true}
+  %1 = max_pool(%0) {kernel=[2, 2], stride=[2, 2], padding=[0, 0], dilation=[1, 1], channels_last=true}
+  %2 = linear(%v, %u) {activation=silu}
+  %3 = linear(%v, %u)
+  return %1, %2, %3
+})";
+  Graph g = parse_ok(text);
+  const ConvAttrs& c = std::get<ConvAttrs>(g.nodes[0].attrs);
+  EXPECT_EQ(c.activation, Activation::kGeluTanh);
+  EXPECT_TRUE(c.channels_last);
+  EXPECT_TRUE(std::get<PoolAttrs>(g.nodes[1].attrs).channels_last);
+  EXPECT_EQ(std::get<LinearAttrs>(g.nodes[2].attrs).activation, Activation::kSilu);
+  EXPECT_EQ(std::get<LinearAttrs>(g.nodes[3].attrs).activation, Activation::kNone);
+  const std::string out = round_trip(text);
+  EXPECT_NE(out.find("groups=4, activation=gelu_tanh, channels_last=true} : f32[1, 8, 8, 4]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("divisor_override=none, channels_last=true} : f32[1, 4, 4, 4]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("linear(%v, %u) {activation=silu} : f32[2, 3]"), std::string::npos) << out;
+  EXPECT_NE(out.find("linear(%v, %u) {activation=none} : f32[2, 3]"), std::string::npos) << out;
+  for (const char* name : {"none", "relu", "silu", "gelu", "gelu_tanh"}) {
+    round_trip(one_node(str_cat("%0 = linear(%x, %x) {activation=", name, "}")));
+  }
 }
 
 TEST(PrinterParserTest, DimExpressionsInTypesAndAttributes) {
