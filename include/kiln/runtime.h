@@ -78,6 +78,9 @@ struct ExecutionPlan {
   std::vector<TensorType> types;     // per value, concrete
   std::vector<ConcreteShape> shapes;  // per value, the same shapes as plain integers
   MemoryPlan memory;
+  // Per value: the value whose bytes it is (a reshape's output is its input's bytes, and the reshape
+  // launches nothing), or kNoValue.
+  std::vector<ValueId> alias_of;
   // Kernel scratch (Kernel::workspace_bytes, the largest any node needs), shared by all nodes since
   // they run one after another: at this arena offset, after the activations. `run_bytes` is what a
   // run without staging needs: activations and scratch.

@@ -193,8 +193,10 @@ class CompilationSettings:
     """Raise when an engine fails to build instead of running its ops in PyTorch with a warning."""
     timing_cache_path: str = dataclasses.field(default_factory=_default_timing_cache)
     """File of measured kernel timings kept across builds (CUDA)."""
-    use_cuda_graphs: bool = False
-    """Capture and replay each engine as a CUDA graph per input-shape signature (CUDA)."""
+    use_cuda_graphs: bool = True
+    """Capture and replay each engine as a CUDA graph per input-shape signature (CUDA): one graph
+    launch per call instead of one launch per kernel. On by default; torch.compile's "default" and
+    "max-autotune-no-cudagraphs" modes turn it off, as they do for torch's own graphs."""
 
     def __post_init__(self) -> None:
         if self.device is not None:

@@ -46,7 +46,7 @@ kiln_setup_venv() {
   # site-packages/include; cuDNN itself comes with torch as nvidia-cudnn-cu13).
   if [ ! -f "$(python -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")/include/cudnn_frontend.h" ]; then
     log "installing nvidia-cudnn-frontend into .venv"
-    python -m pip install -q nvidia-cudnn-frontend==1.32.0
+    python -m pip install -q --no-deps nvidia-cudnn-frontend==1.32.0  # headers only: no cutlass DSL
   fi
 }
 

@@ -79,7 +79,9 @@ Expected<EngineContents> build_engine(Graph graph, const BuildOptions& options) 
       {"format_version", std::to_string(kEngineFormatVersion)},
       {"pipeline", join(ran, ",")},
   };
-  if (options.use_cuda_graphs) engine.metadata.emplace_back("use_cuda_graphs", "1");
+  if (options.use_cuda_graphs && options.device == DeviceKind::kCuda) {
+    engine.metadata.emplace_back("use_cuda_graphs", "1");
+  }
   if (!options.passes.disabled.empty()) {
     engine.metadata.emplace_back("disabled_passes", join(options.passes.disabled, ","));
   }

@@ -1,12 +1,14 @@
 // Typing rules of the linear-algebra and neural-network ops: matmul, linear, conv, conv_transpose,
 // the normalisations, softmax, attention, pooling and resize.
 //
-// conv, max_pool and avg_pool also take channels_last (NHWC-style) operands; everything else is
-// NC* and row-major. Deliberately not here: layout choices (the layout pass makes them) and checks
-// that need symbol ranges. A check between a symbolic and a static size is left to the runtime,
-// which runs these same rules on concrete shapes.
+// conv, max_pool and avg_pool also take channels_last (NHWC-style) operands, attention [B, L, H, E]
+// ones (bshd); everything else is NC* and row-major. Deliberately not here: layout choices (the
+// layout and fold-attention-permutes passes make them) and checks that need symbol ranges. A check
+// between a symbolic and a static size is left to the runtime, which runs these same rules on
+// concrete shapes.
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "shape_inference_internal.h"
 
@@ -289,25 +291,35 @@ Expected<Types> infer_softmax(const Ctx& c, const AxisAttrs& a) {
   return Types{x};
 }
 
+// [B, L, H, E] <-> [B, H, L, E]: the attention of a bshd node is inferred on its inputs in the
+// usual layout, and the result swapped back.
+TensorType swap_seq_and_heads(TensorType t) {
+  std::swap(t.shape[1], t.shape[2]);
+  return t;
+}
+
 Expected<Types> infer_attention(const Ctx& c, const AttentionAttrs& a) {
-  const TensorType& q = c.x(0);
-  const TensorType& k = c.x(1);
-  const TensorType& v = c.x(2);
+  const int64_t min_rank = a.bshd ? 4 : 2;
+  const int64_t max_rank = a.bshd ? 4 : INT64_MAX;
+  KILN_RETURN_IF_ERROR(check_rank(c, c.x(0), "query", min_rank, max_rank));
+  KILN_RETURN_IF_ERROR(check_rank(c, c.x(1), "key", min_rank, max_rank));
+  KILN_RETURN_IF_ERROR(check_rank(c, c.x(2), "value", min_rank, max_rank));
+  const TensorType q = a.bshd ? swap_seq_and_heads(c.x(0)) : c.x(0);
+  const TensorType k = a.bshd ? swap_seq_and_heads(c.x(1)) : c.x(1);
+  const TensorType v = a.bshd ? swap_seq_and_heads(c.x(2)) : c.x(2);
   KILN_RETURN_IF_ERROR(check_dtype(c, q, "query", Accept::kFloat));
   KILN_RETURN_IF_ERROR(check_same_dtype(c, q, "query", k, "key"));
   KILN_RETURN_IF_ERROR(check_same_dtype(c, q, "query", v, "value"));
-  KILN_RETURN_IF_ERROR(check_rank(c, q, "query", 2, INT64_MAX));
-  KILN_RETURN_IF_ERROR(check_rank(c, k, "key", 2, INT64_MAX));
-  KILN_RETURN_IF_ERROR(check_rank(c, v, "value", 2, INT64_MAX));
   const DimExpr& l = q.shape[q.shape.size() - 2];
   const DimExpr& s = k.shape[k.shape.size() - 2];
   if (!merge_dims(q.shape.back(), k.shape.back())) {
-    return c.error("query ", type_str(q), " and key ", type_str(k),
+    return c.error("query ", type_str(c.x(0)), " and key ", type_str(c.x(1)),
                    " must have the same embedding size (last dim)");
   }
   if (!merge_dims(s, v.shape[v.shape.size() - 2])) {
-    return c.error("key ", type_str(k), " and value ", type_str(v),
-                   " must have the same sequence length (second-to-last dim)");
+    return c.error("key ", type_str(c.x(1)), " and value ", type_str(c.x(2)),
+                   " must have the same sequence length (", a.bshd ? "dim 1" : "second-to-last dim",
+                   ")");
   }
   auto lead = [](const TensorType& t) { return Shape(t.shape.begin(), t.shape.end() - 2); };
   KILN_ASSIGN_OR_RETURN(Shape kv, broadcast_shapes(c, lead(k), lead(v)));
@@ -334,7 +346,8 @@ Expected<Types> infer_attention(const Ctx& c, const AttentionAttrs& a) {
   if (a.scale && !(*a.scale > 0)) return c.error("scale must be > 0, got ", *a.scale);
   batch.push_back(l);
   batch.push_back(v.shape.back());
-  return Types{TensorType{q.dtype, std::move(batch)}};
+  TensorType out{q.dtype, std::move(batch)};
+  return Types{a.bshd ? swap_seq_and_heads(std::move(out)) : std::move(out)};
 }
 
 Expected<Types> infer_pool(const Ctx& c, const PoolAttrs& a) {

@@ -16,6 +16,8 @@
 //          moves size-1 dims (it becomes a reshape): lower-rank operands get leading 1s, then
 //          permute(·, [0,2,3,1])
 //        max_pool / avg_pool with 2 spatial dims: they switch to channels_last=true
+//        adaptive_avg_pool to 1x1 (a global average pool): reduce_mean over H and W (keepdim), whose
+//          [N,1,1,C] result canonicalize then turns back into [N,C,1,1] with a mere reshape
 //      The rewritten node's place and output value go to the new back permute, which the sweep
 //      then sinks further through its own users. A back permute with several users is sunk once per
 //      user; the original stays for the users that cannot take it, or for dce.
@@ -185,6 +187,14 @@ class LayoutRewriter {
       PoolAttrs& a = n.attrs_as<PoolAttrs>();
       if (a.channels_last || back_source_[n.inputs[0]] == kNoValue) return false;
       a.channels_last = true;
+      emit_channels_last(std::move(n), {back_source_[n.inputs[0]]});
+      return true;
+    }
+    if (n.op == OpKind::kAdaptiveAvgPool && back_source_[n.inputs[0]] != kNoValue &&
+        n.attrs_as<AdaptivePoolAttrs>().output_size == std::vector<int64_t>{1, 1}) {
+      // A global average pool of channels-last data is a mean over H and W.
+      n.op = OpKind::kReduceMean;
+      n.attrs = ReduceAttrs{{1, 2}, true};
       emit_channels_last(std::move(n), {back_source_[n.inputs[0]]});
       return true;
     }

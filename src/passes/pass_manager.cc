@@ -24,6 +24,7 @@ constexpr PassInfo kPasses[] = {
     {"canonicalize", canonicalize},
     {"fold-batch-norm", fold_batch_norm},
     {"layout", layout},
+    {"fold-attention-permutes", fold_attention_permutes},
     {"fuse-epilogues", fuse_epilogues},
 };
 

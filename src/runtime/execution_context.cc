@@ -229,7 +229,15 @@ Status plan_arena(const Graph& g, ExecutionPlan& plan) {
       in_arena[v] = true;
     }
   }
-  plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()));
+  // A reshape's output is a view of its input's bytes (row-major order is unchanged).
+  plan.alias_of.assign(g.values.size(), kNoValue);
+  for (const Node& n : g.nodes) {
+    if (n.op != OpKind::kReshape) continue;
+    const ValueId in = n.inputs[0];
+    plan.alias_of[n.outputs[0]] = plan.alias_of[in] != kNoValue ? plan.alias_of[in] : in;
+  }
+  plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()),
+                            plan.alias_of);
   plan.workspace_offset = align_up(plan.memory.arena_bytes, kArenaAlignment);
   int64_t end = plan.workspace_offset;
   if (__builtin_add_overflow(end, align_up(plan.workspace_bytes, kArenaAlignment), &end)) {
@@ -266,6 +274,9 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
   for (size_t i = 0; i < g.nodes.size() && i < constants.size(); ++i) {
     if (g.nodes[i].op == OpKind::kConstant) views[g.nodes[i].outputs[0]].data = constants[i];
   }
+  for (size_t v = 0; v < g.values.size(); ++v) {  // views of inputs and constants
+    if (plan.alias_of[v] != kNoValue) views[v].data = views[plan.alias_of[v]].data;
+  }
   return views;
 }
 
@@ -277,7 +288,7 @@ Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
   std::vector<TensorView> node_inputs, node_outputs;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::kConstant) continue;
+    if (n.op == OpKind::kConstant || plan.alias_of[n.outputs[0]] != kNoValue) continue;  // no work
     node_inputs.clear();
     node_outputs.clear();
     for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : values[v]);

@@ -2,8 +2,9 @@
 // (TFLite / TVM style): the largest values are placed first, each in the smallest free gap between
 // already-placed values whose lifetimes overlap its own, at an aligned offset.
 //
-// Deliberately not here: in-place reuse of an input's buffer by its reader, and anything about
-// devices. The plan is a pure function of the graph, the sizes and which values take part.
+// Aliases (a reshape's output shares its input's bytes) take their root's offset and extend its
+// lifetime. Deliberately not here: in-place reuse of an input's buffer by its reader, and anything
+// about devices. The plan is a pure function of the graph, the sizes and which values take part.
 #include "kiln/runtime/memory_plan.h"
 
 #include <algorithm>
@@ -29,15 +30,18 @@ bool overlaps(const Interval& a, const Interval& b) {
 }  // namespace
 
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
-                       std::span<const bool> in_arena) {
+                       std::span<const bool> in_arena, std::span<const ValueId> alias_of) {
   const size_t num_values = g.values.size();
   MemoryPlan plan;
   plan.offsets.assign(num_values, -1);
 
   // 1. Live intervals. A value is live from its defining node to its last reader; a value nobody
   //    reads still occupies its bytes while its node runs.
+  auto root_of = [&](size_t v) -> ValueId {
+    return v < alias_of.size() ? alias_of[v] : kNoValue;
+  };
   auto placed = [&](size_t v) {
-    return v < value_bytes.size() && v < in_arena.size() && in_arena[v];
+    return v < value_bytes.size() && v < in_arena.size() && in_arena[v] && root_of(v) == kNoValue;
   };
   std::vector<Interval> live(num_values);
   std::vector<bool> defined(num_values, false);
@@ -60,6 +64,12 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
   }
   for (size_t v = 0; v < num_values; ++v) {
     if (!defined[v]) live[v] = Interval{0, end};  // not defined by a node: live throughout
+  }
+  for (size_t v = 0; v < num_values; ++v) {  // an alias keeps its root alive
+    const ValueId r = root_of(v);
+    if (r >= 0 && static_cast<size_t>(r) < num_values) {
+      live[r].last = std::max(live[r].last, live[v].last);
+    }
   }
 
   // 2. Largest first; ties by first use, then id, so the plan is deterministic.
@@ -100,6 +110,10 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
     plan.arena_bytes = std::max(plan.arena_bytes, best + size);
     plan.sum_bytes += size;
     done.push_back(v);
+  }
+  for (size_t v = 0; v < num_values; ++v) {
+    const ValueId r = root_of(v);
+    if (r >= 0 && static_cast<size_t>(r) < num_values) plan.offsets[v] = plan.offsets[r];
   }
   return plan;
 }

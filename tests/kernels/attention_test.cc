@@ -3,7 +3,8 @@
 // with L == S, L < S and L > S, the default and an explicit scale, is_causal (shape inference
 // refuses it together with a mask, as torch does), bool masks (random: short rows are often fully
 // masked, which gives zeros), additive float masks, masks broadcast over batch, heads and query
-// rows, k and v broadcast over the batch, and an empty batch. Inputs are in [-1, 1]; the kernel
+// rows, k and v broadcast over the batch, and an empty batch; the same in the bshd layout
+// ([B, L, H, E] operands) for head dims 64 and 80. Inputs are in [-1, 1]; the kernel
 // sums in f32 in another order than the reference's GEMMs.
 #include <string>
 #include <vector>
@@ -89,6 +90,37 @@ std::vector<HarnessCase> attention_cases() {
                   {{"b", 2}, {"l", 33}, {"s", 33}},
                   {{"b", 1}, {"l", 7}, {"s", 129}}};
     cases.push_back(e80);
+
+    // bshd: q, k, v and the output [B, L, H, E] (the layout fold-attention-permutes makes), with
+    // head dims 64 and 80, a v head dim unlike q's, k and v shared across batch and heads, and
+    // masks in their [B, H, L, S] form.
+    for (int e : {64, 80}) {
+      const std::string es = std::to_string(e);
+      const std::string t = dt + "[b, ";
+      HarnessCase bshd = attention_case(
+          "attention_bshd_e" + es + "_" + dt,
+          "  input %q : " + t + "l, 2, " + es + "]\n  input %k : " + t + "s, 2, " + es + "]\n" +
+              "  input %v : " + t + "s, 2, " + es + "]\n  input %v2 : " + t + "s, 2, 24]\n" +
+              "  input %kb : " + dt + "[1, s, 1, " + es + "]\n  input %m : bool[b, 2, l, s]\n" +
+              "  input %fm : " + t + "1, 1, s]\n",
+          "  %0 = attention(%q, %k, %v) {is_causal=false, bshd=true}\n"
+          "  %1 = attention(%q, %k, %v) {is_causal=true, bshd=true}\n"
+          "  %2 = attention(%q, %k, %v, %m) {is_causal=false, bshd=true}\n"
+          "  %3 = attention(%q, %k, %v, %fm) {is_causal=false, scale=0.3, bshd=true}\n"
+          "  %4 = attention(%q, %k, %v2) {is_causal=true, scale=0.2, bshd=true}\n"
+          "  %5 = attention(%q, %kb, %kb, %fm) {is_causal=false, bshd=true}\n",
+          "%0, %1, %2, %3, %4, %5");
+      // cudnn.attention takes the f16/bf16 forms too (its tolerances: probabilities rounded to
+      // the I/O dtype before P @ v, as every flash kernel).
+      bshd.tolerances[DType::kF16] = {2e-3, 1e-3};
+      bshd.tolerances[DType::kBF16] = {1.6e-2, 8e-3};
+      bshd.shapes = {{{"b", 1}, {"l", 1}, {"s", 1}},
+                     {{"b", 2}, {"l", 7}, {"s", 7}},
+                     {{"b", 1}, {"l", 33}, {"s", 129}},
+                     {{"b", 2}, {"l", 129}, {"s", 33}},
+                     {{"b", 0}, {"l", 7}, {"s", 7}}};
+      cases.push_back(bshd);
+    }
   }
   return cases;
 }

@@ -157,6 +157,34 @@ HarnessCase sdpa_case(std::string name, const std::string& dt, int e, bool all_f
   return c;
 }
 
+// The bshd layout (q, k, v and the output [B, L, H, E], cuDNN strides [L*H*E, E, H*E, 1]): plain,
+// causal, a padding mask and a per-head mask, with Lq == Lk and Lq != Lk.
+HarnessCase sdpa_bshd_case(const std::string& dt, int e) {
+  const std::string es = std::to_string(e);
+  HarnessCase c;
+  c.name = "cudnn_attention_bshd_e" + es + "_" + dt;
+  c.ir = "graph @g {\n  symbol b in [0, 1000] opt 1\n  symbol l in [1, 10000] opt 7\n"
+         "  symbol s in [1, 10000] opt 7\n"
+         "  input %q : " + dt + "[b, l, 4, " + es + "]\n  input %k : " + dt + "[b, s, 4, " + es +
+         "]\n  input %v : " + dt + "[b, s, 4, " + es + "]\n  input %mp : " + dt +
+         "[b, 1, 1, s]\n  input %m4 : " + dt + "[b, 4, l, s]\n"
+         "  %0 = attention(%q, %k, %v) {is_causal=false, bshd=true}\n"
+         "  %1 = attention(%q, %k, %v) {is_causal=true, bshd=true}\n"
+         "  %2 = attention(%q, %k, %v, %mp) {is_causal=false, bshd=true}\n"
+         "  %3 = attention(%q, %k, %v, %m4) {is_causal=false, scale=0.5, bshd=true}\n"
+         "  return %0, %1, %2, %3\n}\n";
+  c.range.lo = -1;
+  c.range.hi = 1;
+  c.inputs["mp"] = InputRange{-30000, 0};
+  c.inputs["m4"] = InputRange{-8, 0};
+  c.tolerances = sdpa_tolerances();
+  c.shapes = {{{"b", 2}, {"l", 64}, {"s", 64}},
+              {{"b", 1}, {"l", 33}, {"s", 129}},
+              {{"b", 3}, {"l", 17}, {"s", 9}},
+              {{"b", 0}, {"l", 5}, {"s", 5}}};
+  return c;
+}
+
 std::vector<HarnessCase> cudnn_attention_cases() {
   std::vector<HarnessCase> cases;
   for (const char* dt_c : kHalfTypes) {
@@ -164,6 +192,7 @@ std::vector<HarnessCase> cudnn_attention_cases() {
       cases.push_back(
           sdpa_case("cudnn_attention_e" + std::to_string(e) + "_" + dt_c, dt_c, e, e == 64));
     }
+    for (int e : {64, 80}) cases.push_back(sdpa_bshd_case(dt_c, e));
   }
   return cases;
 }
@@ -234,6 +263,26 @@ TEST(CudnnAccepts, AttentionRules) {
   // causal: yes; [B, 1, 1, S] additive: yes; bool mask: no; mask broadcast along Lk: no; rank 3:
   // no; E = 20: no; f32: no; k/v broadcast over batch: no; E = 256: no.
   EXPECT_EQ(got, (std::vector<bool>{true, true, false, false, false, false, false, false, false}));
+}
+
+TEST(CudnnAccepts, AttentionBshdRules) {
+  const std::vector<bool> got = accepted(
+      "cudnn.attention",
+      "graph @g {\n  symbol s in [1, 4096] opt 128\n"
+      "  input %q : f16[2, s, 4, 64]\n  input %k : f16[2, 9, 4, 64]\n"
+      "  input %mb : f16[2, 1, 1, 9]\n"
+      "  input %mh : f16[2, 4, s, 9]\n  input %kh : f16[2, 9, 1, 64]\n"
+      "  input %q80 : bf16[2, s, 4, 80]\n  input %k80 : bf16[2, 9, 4, 80]\n"
+      "  %0 = attention(%q, %k, %k) {is_causal=true, bshd=true}\n"
+      "  %1 = attention(%q, %k, %k, %mb) {is_causal=false, bshd=true}\n"
+      "  %2 = attention(%q, %k, %k, %mh) {is_causal=false, bshd=true}\n"
+      "  %3 = attention(%q, %kh, %kh) {is_causal=false, bshd=true}\n"
+      "  %4 = attention(%q80, %k80, %k80) {is_causal=false, bshd=true}\n"
+      "  return %0, %1, %2, %3, %4\n}\n",
+      {{"s", 128}});
+  // causal: yes; [B, 1, 1, Lk] mask: yes; [B, H, Lq, Lk] mask: yes; k/v broadcast over heads: no;
+  // bf16 E = 80: yes.
+  EXPECT_EQ(got, (std::vector<bool>{true, true, true, false, true}));
 }
 
 // ---- probe of refused shapes (GPU) --------------------------------------------------------------

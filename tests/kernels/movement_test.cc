@@ -3,7 +3,9 @@
 // flip, roll and trilu on every dtype (f32, f16, bf16, i64, i32, i8, u8, bool), ranks 0 to 6,
 // negative axes, odd sizes, empty tensors, and every attribute mode (slice bounds that are
 // negative, clamped, symbolic and empty; pad constant / reflect / replicate with negative pads;
-// roll with and without axes and with a repeated axis; take with negative indices). Plus one
+// roll with and without axes and with a repeated axis; take with negative indices), and cases
+// aimed at the copy's fast paths: NCHW <-> NHWC permutes (tiled and looped transposes) and pads
+// of the innermost dim (packed stores), each with shapes that do and do not take them. Plus one
 // direct test of what the CUDA take and gather do with out-of-range indices (the reference
 // refuses them, so the harness cannot compare them). Moved elements are bit-identical to the
 // reference's, so no case needs a tolerance.
@@ -86,6 +88,30 @@ std::vector<HarnessCase> movement_cases() {
               "  %9 = permute(%p6) {perm=[5, 0, 4, 1, 3, 2]}\n",
               "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9"),
         abc_shapes()));
+
+    // permute fast paths (movement.cu): NCHW <-> NHWC ([0, 2, 3, 1] and [0, 3, 1, 2]) as tiled
+    // transposes (both swapped dims > 8, partial edge tiles), as loops over a short dim (C = 3:
+    // the image layout change; C = 3 the other way), a transpose under three lead dims that do
+    // not merge, and a perm that keeps the innermost dim (generic path). Shapes: odd, tiny,
+    // size 1, ResNet's [n, 2048, 7, 7] tail, over 1M elements, and empty.
+    cases.push_back(make(
+        "permute_nhwc_" + dt,
+        graph(input("q", dt, "a, b, c, d") + input("i", dt, "a, 3, c, d") +
+                  input("j", dt, "a, c, d, 3") + input("p5", dt, "2, 3, a, b, c"),
+              "  %0 = permute(%q) {perm=[0, 2, 3, 1]}\n"
+              "  %1 = permute(%q) {perm=[0, 3, 1, 2]}\n"
+              "  %2 = permute(%i) {perm=[0, 2, 3, 1]}\n"
+              "  %3 = permute(%j) {perm=[0, 3, 1, 2]}\n"
+              "  %4 = permute(%p5) {perm=[1, 0, 3, 4, 2]}\n"
+              "  %5 = permute(%q) {perm=[1, 0, 2, 3]}\n"
+              "  %6 = permute(%q) {perm=[3, 2, 1, 0]}\n",
+              "%0, %1, %2, %3, %4, %5, %6"),
+        {{{"a", 2}, {"b", 33}, {"c", 17}, {"d", 5}},
+         {{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}},
+         {{"a", 2}, {"b", 2048}, {"c", 7}, {"d", 7}},
+         {{"a", 1}, {"b", 64}, {"c", 130}, {"d", 130}},
+         {{"a", 3}, {"b", 9}, {"c", 1}, {"d", 40}},
+         {{"a", 0}, {"b", 3}, {"c", 4}, {"d", 2}}}));
 
     // expand: new leading dims, broadcast inner and outer dims, rank 0.
     cases.push_back(make("expand_" + dt,
@@ -204,6 +230,36 @@ std::vector<HarnessCase> movement_cases() {
          {{"a", 1}, {"b", 7}, {"c", 3}, {"d", 3}},
          {{"a", 5}, {"b", 4}, {"c", 64}, {"d", 4}}});
     cases.push_back(pad);
+
+    // pad of the innermost dim (movement.cu packs up to 16 bytes of output per thread when the
+    // padded row allows): 3 -> 8 zeros as for ResNet's stem, odd results, crops, a crop and a pad
+    // together, replicate and reflect; shapes with rows that do and do not pack, one over 1M
+    // elements, and empty.
+    HarnessCase pad_last = make(
+        "pad_last_" + dt,
+        graph(input("x", dt, "a, b, c"),
+              "  %0 = pad(%x) {pads=[0, 0, 0, 0, 0, 5], mode=constant, value=0}\n"
+              "  %1 = pad(%x) {pads=[0, 0, 0, 0, 1, 4], mode=constant, value=-3}\n"
+              "  %2 = pad(%x) {pads=[0, 0, 0, 0, 2, 3], mode=replicate}\n"
+              "  %3 = pad(%x) {pads=[0, 0, 0, 0, -1, 6], mode=constant, value=2}\n"
+              "  %4 = pad(%x) {pads=[0, 0, 1, 0, 0, 1], mode=constant, value=1}\n"
+              "  %5 = pad(%x) {pads=[0, 0, 0, 0, 0, 13], mode=replicate}\n",
+              "%0, %1, %2, %3, %4, %5"),
+        {{{"a", 2}, {"b", 3}, {"c", 3}, {"d", 1}},
+         {{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}},
+         {{"a", 3}, {"b", 33}, {"c", 11}, {"d", 2}},
+         {{"a", 480}, {"b", 224}, {"c", 3}, {"d", 1}},
+         {{"a", 0}, {"b", 3}, {"c", 4}, {"d", 2}}});
+    cases.push_back(pad_last);
+    // reflect of the innermost dim by up to 3 needs c >= 4.
+    cases.push_back(make("pad_last_reflect_" + dt,
+                         graph(input("x", dt, "a, b, c"),
+                               "  %0 = pad(%x) {pads=[0, 0, 0, 0, 2, 3], mode=reflect}\n"
+                               "  %1 = pad(%x) {pads=[0, 0, 0, 0, 0, 3], mode=reflect}\n",
+                               "%0, %1"),
+                         {{{"a", 2}, {"b", 3}, {"c", 5}, {"d", 1}},
+                          {{"a", 3}, {"b", 7}, {"c", 4}, {"d", 1}},
+                          {{"a", 1}, {"b", 1}, {"c", 12}, {"d", 1}}}));
 
     // tile: extra leading repeats, zero repeats, rank 0.
     cases.push_back(make("tile_" + dt,

@@ -1,6 +1,9 @@
 // Harness cases of the CUDA normalisation family (src/kernels/cuda/norm.cu): layer_norm and
-// rms_norm over rows of 1, 31, 32, 33, 1000 and 4097 elements and over several trailing dims, with
-// and without weight / bias; group_norm with 1, some and C groups and large groups; inference
+// rms_norm over the last dim, with weight and bias, either, or neither, for row lengths on both
+// sides of every boundary of the register kernel (1 and 2 to 8 warps a row: 1024, 2048, 4096 and
+// 8192 elements, then the block kernel), lengths that are not a multiple of the 16-byte pack (7,
+// 31, 33, 769, 1000, 4097: one element at a time), BERT's 768, few rows (fewer than a block's row
+// groups) and many; over several trailing dims; group_norm with 1, some and C groups and large groups; inference
 // batch_norm on [N, C] (small planes) and [N, C, H, W] (planes of 1024 and more), with and without
 // weight; f32, f16 and bf16.
 #include <string>
@@ -50,9 +53,19 @@ std::vector<HarnessCase> norm_cases() {
               "  %2 = layer_norm(%x, %w, _) {axis=-1, eps=1e-05}\n"
               "  %3 = rms_norm(%x, %w) {axis=-1, eps=1e-06}\n"
               "  %4 = rms_norm(%x, _) {axis=-1, eps=1e-06}\n"
-              "  return %0, %1, %2, %3, %4\n}\n";
-    for (int64_t n : {1, 31, 32, 33, 1000, 4097}) rows.shapes.push_back({{"r", 5}, {"n", n}});
+              "  %5 = layer_norm(%x, _, %b) {axis=-1, eps=1e-05}\n"
+              "  return %0, %1, %2, %3, %4, %5\n}\n";
+    for (int64_t n : {1, 7, 8, 31, 32, 33, 768, 769, 1000, 1024, 1025, 2048, 2056, 4096, 4097,
+                      8192, 8193}) {
+      rows.shapes.push_back({{"r", 5}, {"n", n}});
+    }
     rows.shapes.push_back({{"r", 300}, {"n", 64}});
+    rows.shapes.push_back({{"r", 1000}, {"n", 768}});  // BERT-like: many rows, 1 warp a row
+    rows.shapes.push_back({{"r", 257}, {"n", 1024}});
+    rows.shapes.push_back({{"r", 1}, {"n", 768}});     // fewer rows than a block's row groups
+    rows.shapes.push_back({{"r", 3}, {"n", 2048}});    // 2 warps a row, 2 rows a block
+    rows.shapes.push_back({{"r", 33}, {"n", 769}});    // one element at a time
+    rows.shapes.push_back({{"r", 9}, {"n", 4096}});
     rows.shapes.push_back({{"r", 0}, {"n", 8}});
     rows.inputs["x"] = make_range(1, 5);  // an offset mean
     rows.tolerances = norm_tolerances();

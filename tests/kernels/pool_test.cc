@@ -3,7 +3,8 @@
 // padding, strides, dilation, ceil_mode (including a last window dropped because it starts in the
 // padding), count_include_pad on and off, divisor_override, adaptive windows that overlap, global
 // pooling and outputs larger than the input, special values (NaN propagates through max), and
-// empty batches; max_pool and avg_pool also with channels_last ([N, *spatial, C]). The kernels sum
+// empty batches; max_pool and avg_pool also with channels_last ([N, *spatial, C]), with C that
+// does and does not take the vectorized channels-last kernel (C = 64, 8, 12, 5, 1). The kernels sum
 // in double in the reference's order, so the default tolerances hold.
 #include <string>
 #include <vector>
@@ -131,6 +132,43 @@ std::vector<HarnessCase> pool_cases() {
     cls.shapes = {{{"n", 2}, {"h", 6}, {"w", 11}}, {{"n", 1}, {"h", 2}, {"w", 7}},
                   {{"n", 3}, {"h", 9}, {"w", 100}}, {{"n", 0}, {"h", 3}, {"w", 9}}};
     cases.push_back(cls);
+
+    // channels_last fast path (pool.cu): C a multiple of 16 bytes' worth (64, 8: vector loads
+    // in every dtype), of 4 but not 8 (12: vector loads in f32 only), and C = 1; ResNet's
+    // stem pool (k3 s2 p1 on [n, 112, 112, 64], over 1M elements); ceil_mode and dilation on
+    // static dims; empty batches.
+    HarnessCase clv;
+    clv.name = "pool2d_channels_last_vec_" + dt;
+    clv.ir = graph("  input %x : " + dt + "[n, h, w, 64]\n  input %y : " + dt +
+                       "[n, 7, 10, 8]\n  input %z : " + dt + "[n, h, w, 12]\n  input %u : " +
+                       dt + "[n, h, w, 1]\n",
+                   "  %0 = max_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], channels_last=true}\n"
+                   "  %1 = avg_pool(%x) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], count_include_pad=false, channels_last=true}\n"
+                   "  %2 = max_pool(%y) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], ceil_mode=true, channels_last=true}\n"
+                   "  %3 = max_pool(%y) {kernel=[3, 2], stride=[2, 3], padding=[0, 0], "
+                   "dilation=[2, 3], channels_last=true}\n"
+                   "  %4 = avg_pool(%y) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], ceil_mode=true, count_include_pad=true, channels_last=true}\n"
+                   "  %5 = avg_pool(%y) {kernel=[2, 4], stride=[2, 3], padding=[1, 2], "
+                   "dilation=[1, 1], divisor_override=3, channels_last=true}\n"
+                   "  %6 = max_pool(%z) {kernel=[2, 2], stride=[1, 1], padding=[1, 1], "
+                   "dilation=[1, 1], channels_last=true}\n"
+                   "  %7 = avg_pool(%z) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], count_include_pad=true, channels_last=true}\n"
+                   "  %8 = max_pool(%u) {kernel=[3, 3], stride=[2, 2], padding=[1, 1], "
+                   "dilation=[1, 1], channels_last=true}\n",
+                   "%0, %1, %2, %3, %4, %5, %6, %7, %8");
+    clv.shapes = {{{"n", 2}, {"h", 112}, {"w", 112}}, {{"n", 1}, {"h", 1}, {"w", 1}},
+                  {{"n", 3}, {"h", 9}, {"w", 11}}, {{"n", 0}, {"h", 4}, {"w", 5}}};
+    cases.push_back(clv);
+    HarnessCase clv_special = clv;
+    clv_special.name = "pool2d_channels_last_vec_special_" + dt;
+    clv_special.shapes = {{{"n", 2}, {"h", 9}, {"w", 11}}};
+    clv_special.range.special = 0.05;
+    cases.push_back(clv_special);
 
     // 1-D and 3-D.
     HarnessCase p13;

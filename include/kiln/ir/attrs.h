@@ -209,10 +209,14 @@ struct GroupNormAttrs {
   double eps = 1e-5;
   KILN_FIELDS(groups, eps)
 };
-struct AttentionAttrs {  // scale absent: 1/sqrt(E); mask: bool (true = keep) or additive float
+// scale absent: 1/sqrt(E); mask: bool (true = keep) or additive float, broadcastable to
+// [B, H, Lq, Lk] in either layout. bshd: q, k, v and the output are [B, L, H, E] (rank 4 only)
+// instead of [..., H, L, E], so a linear's reshaped output feeds attention without a permute.
+struct AttentionAttrs {
   bool is_causal = false;
   std::optional<double> scale;
-  KILN_FIELDS(is_causal, scale)
+  bool bshd = false;
+  KILN_FIELDS(is_causal, scale, bshd)
 };
 // max_pool uses dilation; avg_pool uses count_include_pad and divisor_override. channels_last: x
 // and y are [N, *spatial, C] instead of [N, C, *spatial].

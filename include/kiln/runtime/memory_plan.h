@@ -21,8 +21,10 @@ struct MemoryPlan {
 // `value_bytes[v]` is the size of value v; `in_arena[v]` says whether the planner places it (the
 // runtime leaves out graph inputs, constants and values written straight into caller outputs).
 // A value lives from the node that defines it to the last node that reads it; graph outputs in the
-// arena live to the end.
+// arena live to the end. `alias_of[v]`, when given and not kNoValue, is the value whose bytes v
+// shares (a reshape's output is its input's bytes): v gets no bytes of its own, its root's offset,
+// and keeps the root alive as long as v is live. Roots are never aliases themselves.
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
-                       std::span<const bool> in_arena);
+                       std::span<const bool> in_arena, std::span<const ValueId> alias_of = {});
 
 }  // namespace kiln

@@ -23,10 +23,10 @@ from kiln._settings import CompilationSettings
 
 # torch.compile's modes as kiln settings: reduce-overhead is kiln's CUDA-graph runtime.
 _MODES: dict[str, dict[str, Any]] = {
-    "default": {},
+    "default": {"use_cuda_graphs": False},  # as torch.compile's own default mode
     "reduce-overhead": {"use_cuda_graphs": True},
     "max-autotune": {"optimization_level": 5, "use_cuda_graphs": True},
-    "max-autotune-no-cudagraphs": {"optimization_level": 5},
+    "max-autotune-no-cudagraphs": {"optimization_level": 5, "use_cuda_graphs": False},
 }
 
 

@@ -184,8 +184,10 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
             out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
             graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
             if _PROFILE is not None and not capturing:
-                own = e.context(index, stream.cuda_stream, False)
-                _PROFILE.append((key, own.profile_device(ins, out_args, stream.cuda_stream)))
+                # A context of its own, dropped after the run: its arena is not kept.
+                ctx = e.engine.new_context(False)
+                _PROFILE.append((key, ctx.profile_device(ins, out_args, stream.cuda_stream)))
+                del ctx
             elif graphs and not capturing:
                 # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
                 own = e.context(index, stream.cuda_stream, True)

@@ -4,7 +4,8 @@
 // k, v and the mask (numpy rules). scale defaults to 1/sqrt(E); is_causal keeps key j for query i
 // iff j <= i (top-left aligned); a bool mask keeps nonzero bytes (false adds -inf), a float mask
 // (f32, f16 or bf16, whatever q's dtype) is added to the scores; a fully masked query row gives
-// zeros, not NaN.
+// zeros, not NaN. With AttentionAttrs::bshd, q, k, v and the output are [B, L, H, E] (rank 4),
+// read and written through strides as if [B, H, L, E]; the mask keeps its [B, H, L, S] meaning.
 //
 // This is the correctness fallback: one thread per output element out[b, i, c], in two passes
 // over the keys. Pass 1 finds the row maximum of the masked, scaled scores (each an f32 dot
@@ -18,6 +19,7 @@
 // reference has none either: the importer repeats k and v), and the logsumexp output.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "dtype.cuh"
 #include "families.h"
@@ -36,11 +38,13 @@ constexpr int kMaxBatchDims = 6;  // broadcast leading dims (rank 8 tensors)
 enum class MaskKind : int { kNone, kBool, kF32, kF16, kBF16 };
 
 // Batch dims right-aligned into kMaxBatchDims (leading ones of size 1); per operand, the element
-// stride of each batch dim (0 where that operand broadcasts).
+// stride of each batch dim (0 where that operand broadcasts) and of its rows (L or S); the last
+// dim of q, k, v and the output is contiguous.
 struct AttentionParams {
   int64_t batch[kMaxBatchDims];
   int64_t q_stride[kMaxBatchDims], k_stride[kMaxBatchDims], v_stride[kMaxBatchDims];
-  int64_t m_stride[kMaxBatchDims];
+  int64_t m_stride[kMaxBatchDims], o_stride[kMaxBatchDims];
+  int64_t q_row, k_row, v_row, o_row;
   int64_t l, s, e, ev;
   int64_t mask_row, mask_col;  // element strides of the mask along L and S (0: broadcast)
   MaskKind mask;
@@ -68,7 +72,7 @@ template <typename T>
 __device__ __forceinline__ float score(const T* __restrict__ qr, const T* __restrict__ kb,
                                        const void* __restrict__ mask, int64_t mrow, int64_t i,
                                        int64_t j, const AttentionParams& p) {
-  const T* kr = kb + j * p.e;
+  const T* kr = kb + j * p.k_row;
   float dot = 0.0f;
   for (int64_t d = 0; d < p.e; ++d) dot = fmaf(to_float(qr[d]), to_float(kr[d]), dot);
   float x = dot * p.scale;
@@ -88,11 +92,11 @@ __global__ void attention_kernel(const T* __restrict__ q, const T* __restrict__ 
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total;
        idx += step) {
-    // 1. out[bi, i, c]: the offsets of bi's matrices in q, k, v and the mask.
+    // 1. Logical out[bi, i, c]: the offsets of bi's matrices in q, k, v, the mask and the output.
     const int64_t c = idx % p.ev;
     const int64_t i = (idx / p.ev) % p.l;
     int64_t bi = idx / (p.ev * p.l);
-    int64_t qo = 0, ko = 0, vo = 0, mo = 0;
+    int64_t qo = 0, ko = 0, vo = 0, mo = 0, oo = 0;
     for (int d = kMaxBatchDims - 1; d >= 0; --d) {
       const int64_t bd = bi % p.batch[d];
       bi /= p.batch[d];
@@ -100,17 +104,19 @@ __global__ void attention_kernel(const T* __restrict__ q, const T* __restrict__ 
       ko += bd * p.k_stride[d];
       vo += bd * p.v_stride[d];
       mo += bd * p.m_stride[d];
+      oo += bd * p.o_stride[d];
     }
-    const T* qr = q + qo + i * p.e;
+    const T* qr = q + qo + i * p.q_row;
     const T* kb = k + ko;
     const T* vb = v + vo + c;
     const int64_t mrow = mo + i * p.mask_row;
+    T* o = out + oo + i * p.o_row + c;
 
     // 2. The row maximum; a fully masked row gives zeros.
     float mx = -INFINITY;
     for (int64_t j = 0; j < p.s; ++j) mx = fmaxf(mx, score(qr, kb, mask, mrow, i, j, p));
     if (mx == -INFINITY) {
-      out[idx] = cuda::store_as<T>(0.0f);
+      *o = cuda::store_as<T>(0.0f);
       continue;
     }
 
@@ -120,9 +126,9 @@ __global__ void attention_kernel(const T* __restrict__ q, const T* __restrict__ 
     for (int64_t j = 0; j < p.s; ++j) {
       const float w = expf(score(qr, kb, mask, mrow, i, j, p) - mx);
       sum += static_cast<double>(w);
-      acc = fmaf(w, to_float(vb[j * p.ev]), acc);
+      acc = fmaf(w, to_float(vb[j * p.v_row]), acc);
     }
-    out[idx] = cuda::store_as<T>(acc * static_cast<float>(1.0 / sum));
+    *o = cuda::store_as<T>(acc * static_cast<float>(1.0 / sum));
   }
 }
 
@@ -161,20 +167,41 @@ Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& b
   return ok_status();
 }
 
-// The element strides, right-aligned into kMaxBatchDims, of a contiguous tensor whose leading
-// dims `lead` broadcast to the batch dims (0 on broadcast dims), each matrix `matrix` elements.
-void batch_strides(const ConcreteShape& lead, int64_t matrix, int64_t* strides) {
+// A tensor seen in the op's logical layout [..., L, E]: its dims and the element stride of each
+// in the row-major buffer. A bshd operand [B, L, H, E] is seen as [B, H, L, E] with strides
+// [L*H*E, E, H*E, 1].
+struct Operand {
+  ConcreteShape shape;
+  ConcreteShape strides;
+  int64_t rows() const { return shape[shape.size() - 2]; }
+  int64_t cols() const { return shape.back(); }
+  int64_t row_stride() const { return strides[strides.size() - 2]; }
+};
+
+Operand logical(const ConcreteShape& shape, bool bshd) {
+  Operand o{shape, ConcreteShape(shape.size(), 1)};
+  for (size_t d = shape.size(); d-- > 1;) o.strides[d - 1] = o.strides[d] * shape[d];
+  if (bshd && shape.size() == 4) {
+    std::swap(o.shape[1], o.shape[2]);
+    std::swap(o.strides[1], o.strides[2]);
+  }
+  return o;
+}
+
+// The element strides of o's leading (batch) dims, right-aligned into kMaxBatchDims, 0 on the
+// dims where o broadcasts (size 1) and on those it lacks.
+void batch_strides(const Operand& o, int64_t* strides) {
   std::fill(strides, strides + kMaxBatchDims, 0);
-  int64_t stride = matrix;
-  for (size_t back = 1; back <= lead.size(); ++back) {
-    const int64_t size = lead[lead.size() - back];
-    if (size != 1) strides[kMaxBatchDims - back] = stride;
-    stride *= size;
+  const size_t lead = o.shape.size() - 2;
+  for (size_t back = 1; back <= lead && back <= static_cast<size_t>(kMaxBatchDims); ++back) {
+    if (o.shape[lead - back] != 1) strides[kMaxBatchDims - back] = o.strides[lead - back];
   }
 }
 
 Status attention_run(const KernelArgs& args) {
-  // 1. Shapes: q[..., L, E], k[..., S, E], v[..., S, Ev], mask[..., L|1, S|1]? -> out[..., L, Ev].
+  // 1. Shapes: q[..., L, E], k[..., S, E], v[..., S, Ev], mask[..., L|1, S|1]? -> out[..., L, Ev],
+  //    or with bshd q[B, L, H, E], k[B, S, H, E], v[B, S, H, Ev] -> out[B, L, H, Ev], seen as the
+  //    former through strides.
   if (args.inputs.size() < 3 || args.inputs.size() > 4 || args.outputs.size() != 1) {
     return invalid_argument("attention: expected 3 or 4 inputs and 1 output, got ",
                             args.inputs.size(), " and ", args.outputs.size());
@@ -200,28 +227,37 @@ Status attention_run(const KernelArgs& args) {
     return invalid_argument("attention: q, k and v need rank >= 2, got q", shape_text(q.shape),
                             ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
-  AttentionParams p{};
-  p.l = q.shape[q.shape.size() - 2];
-  p.e = q.shape.back();
-  p.s = k.shape[k.shape.size() - 2];
-  p.ev = v.shape.back();
-  if (k.shape.back() != p.e || v.shape[v.shape.size() - 2] != p.s) {
-    return invalid_argument("attention: expected q[..., L, E], k[..., S, E], v[..., S, Ev], got q",
+  if (at.bshd && (q.shape.size() != 4 || k.shape.size() != 4 || v.shape.size() != 4 ||
+                  out.shape.size() != 4)) {
+    return invalid_argument("attention: bshd takes rank-4 q, k, v and output, got q",
                             shape_text(q.shape), ", k", shape_text(k.shape), ", v",
-                            shape_text(v.shape));
+                            shape_text(v.shape), ", output", shape_text(out.shape));
+  }
+  const Operand lq = logical(q.shape, at.bshd), lk = logical(k.shape, at.bshd),
+                lv = logical(v.shape, at.bshd);
+  AttentionParams p{};
+  p.l = lq.rows();
+  p.e = lq.cols();
+  p.s = lk.rows();
+  p.ev = lv.cols();
+  if (lk.cols() != p.e || lv.rows() != p.s) {
+    return invalid_argument("attention: expected q[..., L, E], k[..., S, E], v[..., S, Ev]",
+                            at.bshd ? " (as [B, L, H, *])" : "", ", got q", shape_text(q.shape),
+                            ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
   ConcreteShape batch;
-  KILN_RETURN_IF_ERROR(broadcast_batch(q.shape, 2, batch, "q"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(k.shape, 2, batch, "k"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(v.shape, 2, batch, "v"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lq.shape, 2, batch, "q"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lk.shape, 2, batch, "k"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lv.shape, 2, batch, "v"));
   ConcreteShape expected = batch;
   expected.push_back(p.l);
   expected.push_back(p.ev);
+  if (at.bshd) std::swap(expected[1], expected[2]);
   if (out.shape != expected) {
     return invalid_argument("attention: output", shape_text(out.shape), ", expected",
                             shape_text(expected));
   }
-  ConcreteShape mask_lead;
+  Operand lm{{1, 1}, {0, 0}};  // the mask, rank >= 2
   int64_t mask_l = 1, mask_s = 1;
   p.mask = MaskKind::kNone;
   if (mask != nullptr) {
@@ -238,7 +274,7 @@ Status attention_run(const KernelArgs& args) {
     while (ms.size() < 2) ms.insert(ms.begin(), 1);
     mask_l = ms[ms.size() - 2];
     mask_s = ms.back();
-    mask_lead.assign(ms.begin(), ms.end() - 2);
+    lm = logical(ms, false);
     ConcreteShape check = batch;
     KILN_RETURN_IF_ERROR(broadcast_batch(ms, 2, check, "mask"));
     if ((mask_l != 1 && mask_l != p.l) || (mask_s != 1 && mask_s != p.s) || check != batch) {
@@ -258,10 +294,16 @@ Status attention_run(const KernelArgs& args) {
   for (size_t back = 1; back <= batch.size(); ++back) {
     p.batch[kMaxBatchDims - back] = batch[batch.size() - back];
   }
-  batch_strides(ConcreteShape(q.shape.begin(), q.shape.end() - 2), p.l * p.e, p.q_stride);
-  batch_strides(ConcreteShape(k.shape.begin(), k.shape.end() - 2), p.s * p.e, p.k_stride);
-  batch_strides(ConcreteShape(v.shape.begin(), v.shape.end() - 2), p.s * p.ev, p.v_stride);
-  batch_strides(mask_lead, mask_l * mask_s, p.m_stride);
+  const Operand lo = logical(out.shape, at.bshd);
+  batch_strides(lq, p.q_stride);
+  batch_strides(lk, p.k_stride);
+  batch_strides(lv, p.v_stride);
+  batch_strides(lm, p.m_stride);
+  batch_strides(lo, p.o_stride);
+  p.q_row = lq.row_stride();
+  p.k_row = lk.row_stride();
+  p.v_row = lv.row_stride();
+  p.o_row = lo.row_stride();
   p.mask_row = mask_l == 1 ? 0 : mask_s;
   p.mask_col = mask_s == 1 ? 0 : 1;
   p.causal = at.is_causal;

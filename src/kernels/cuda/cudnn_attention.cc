@@ -2,6 +2,8 @@
 // cudnn-frontend sdpa node, inference mode: no softmax statistics), with the reference's semantics
 // (src/kernels/reference/attention.cc) for the shapes it accepts:
 //   out = softmax(q @ k^T * scale + mask) @ v,   q [B, H, Lq, E], k and v [B, H, Lk, E]
+// or, with AttentionAttrs::bshd, q [B, Lq, H, E], k and v [B, Lk, H, E] and the output like q:
+// cuDNN's tensors keep dims [B, H, L, E] and take strides [L*H*E, E, H*E, 1];
 // - scale: AttentionAttrs::scale, else 1/sqrt(E);
 // - is_causal: cuDNN's top-left aligned causal mask (key j kept for query i iff j <= i), which is
 //   torch's tril(ones(Lq, Lk)) also when Lq != Lk; no query row is then fully masked;
@@ -41,6 +43,7 @@ constexpr int64_t kMaxHeadDim = 128;
 
 struct SdpaShape {
   DType dtype = DType::kF16;
+  bool bshd = false;  // q, k, v and the output are [B, L, H, E]
   int64_t b = 0, h = 0, lq = 0, lk = 0, e = 0;
   bool causal = false;
   float scale = 1.0f;
@@ -76,17 +79,22 @@ Expected<SdpaShape> sdpa_shape(const KernelArgs& args) {
                             shape_text(q.shape), ", k", shape_text(k.shape), ", v",
                             shape_text(v.shape));
   }
+  s.bshd = at.bshd;
+  const int seq = s.bshd ? 1 : 2, head = s.bshd ? 2 : 1;
   s.b = q.shape[0];
-  s.h = q.shape[1];
-  s.lq = q.shape[2];
+  s.h = q.shape[head];
+  s.lq = q.shape[seq];
   s.e = q.shape[3];
-  s.lk = k.shape[2];
-  const ConcreteShape kv = {s.b, s.h, s.lk, s.e};
+  s.lk = k.shape[seq];
+  const ConcreteShape kv =
+      s.bshd ? ConcreteShape{s.b, s.lk, s.h, s.e} : ConcreteShape{s.b, s.h, s.lk, s.e};
   if (k.shape != kv || v.shape != kv || o.shape != q.shape) {
-    return invalid_argument("cudnn.attention: expected q[B, H, Lq, E], k and v [B, H, Lk, E] and "
-                            "an output like q, got q",
-                            shape_text(q.shape), ", k", shape_text(k.shape), ", v",
-                            shape_text(v.shape), ", output", shape_text(o.shape));
+    return invalid_argument("cudnn.attention: expected ",
+                            s.bshd ? "q[B, Lq, H, E], k and v [B, Lk, H, E]"
+                                   : "q[B, H, Lq, E], k and v [B, H, Lk, E]",
+                            " and an output like q, got q", shape_text(q.shape), ", k",
+                            shape_text(k.shape), ", v", shape_text(v.shape), ", output",
+                            shape_text(o.shape));
   }
   if (s.e < 8 || s.e > kMaxHeadDim || s.e % 8 != 0) {
     return unsupported("cudnn.attention: head dim ", s.e, " (expected 8..", kMaxHeadDim,
@@ -132,7 +140,8 @@ Expected<SdpaShape> sdpa_shape(const KernelArgs& args) {
 }
 
 std::string sdpa_key(const SdpaShape& s) {
-  std::string key = str_cat("cudnn.attention ", dtype_name(s.dtype), " b=", s.b, " h=", s.h,
+  std::string key = str_cat("cudnn.attention ", dtype_name(s.dtype), s.bshd ? " bshd" : " bhsd",
+                            " b=", s.b, " h=", s.h,
                             " lq=", s.lq, " lk=", s.lk, " e=", s.e, " causal=", s.causal,
                             " scale=", s.scale);
   if (s.mask) {
@@ -150,13 +159,18 @@ Expected<std::shared_ptr<fe::graph::Graph>> describe_sdpa(const SdpaShape& s) {
   constexpr fe::DataType_t f32 = fe::DataType_t::FLOAT;
   auto graph = std::make_shared<fe::graph::Graph>();
   graph->set_io_data_type(io).set_intermediate_data_type(f32).set_compute_data_type(f32);
+  // Dims [B, H, L, E] in both layouts; only the strides say where a [B, L, H, E] element is.
+  auto strides = [&](int64_t l) -> std::vector<int64_t> {
+    if (s.bshd) return {l * s.h * s.e, s.e, s.h * s.e, 1};
+    return {s.h * l * s.e, l * s.e, s.e, 1};
+  };
   auto tensor = [&](const char* name, int64_t uid, int64_t l) {
     return graph->tensor(fe::graph::Tensor_attributes()
                              .set_name(name)
                              .set_uid(uid)
                              .set_data_type(io)
                              .set_dim({s.b, s.h, l, s.e})
-                             .set_stride({s.h * l * s.e, l * s.e, s.e, 1}));
+                             .set_stride(strides(l)));
   };
   auto q = tensor("q", kUidQ, s.lq);
   auto k = tensor("k", kUidK, s.lk);
@@ -183,7 +197,7 @@ Expected<std::shared_ptr<fe::graph::Graph>> describe_sdpa(const SdpaShape& s) {
       .set_uid(kUidO)
       .set_data_type(io)
       .set_dim({s.b, s.h, s.lq, s.e})
-      .set_stride({s.h * s.lq * s.e, s.lq * s.e, s.e, 1});
+      .set_stride(strides(s.lq));
   return graph;
 }
 
@@ -249,20 +263,23 @@ bool sdpa_accepts(const Node& node, std::span<const TensorType> input_types, std
   }
   if (k.dtype != t || v.dtype != t) return refuse(why, "q, k and v have different dtypes");
   if (q.shape.size() != 4 || k.shape.size() != 4 || v.shape.size() != 4) {
-    return refuse(why, "cudnn.attention takes rank-4 q, k and v [B, H, L, E]");
+    return refuse(why, "cudnn.attention takes rank-4 q, k and v [B, H, L, E] or [B, L, H, E]");
   }
+  const bool bshd = node.attrs_as<AttentionAttrs>().bshd;
+  const size_t seq = bshd ? 1 : 2, head = bshd ? 2 : 1;
   const DimExpr& e = q.shape[3];
   if (!e.is_constant() || e.constant_value() < 8 || e.constant_value() > kMaxHeadDim ||
       e.constant_value() % 8 != 0) {
     return refuse(why, "cudnn.attention takes a constant head dim in 8..128, a multiple of 8");
   }
-  for (int d : {0, 1}) {
+  for (size_t d : {size_t{0}, head}) {
     if (!same_dim(k.shape[d], q.shape[d]) || !same_dim(v.shape[d], q.shape[d])) {
       return refuse(why, "cudnn.attention needs the same batch and head dims on q, k and v");
     }
   }
-  if (!same_dim(k.shape[3], e) || !same_dim(v.shape[3], e) || !same_dim(v.shape[2], k.shape[2])) {
-    return refuse(why, "cudnn.attention needs k and v [B, H, Lk, E] with q's E");
+  if (!same_dim(k.shape[3], e) || !same_dim(v.shape[3], e) ||
+      !same_dim(v.shape[seq], k.shape[seq])) {
+    return refuse(why, "cudnn.attention needs k and v with q's E and the same Lk");
   }
   if (inputs.size() == 4 && inputs[3] != nullptr) {
     const TensorType& m = *inputs[3];
@@ -272,7 +289,7 @@ bool sdpa_accepts(const Node& node, std::span<const TensorType> input_types, std
     }
     if (m.shape.empty() || m.shape.size() > 4) return refuse(why, "mask rank must be 1 to 4");
     const size_t r = m.shape.size();
-    const DimExpr* want[4] = {&q.shape[0], &q.shape[1], &q.shape[2], &k.shape[2]};
+    const DimExpr* want[4] = {&q.shape[0], &q.shape[head], &q.shape[seq], &k.shape[seq]};
     for (size_t i = 0; i < r; ++i) {
       const size_t d = 4 - r + i;
       const DimExpr& md = m.shape[i];

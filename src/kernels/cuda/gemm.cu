@@ -1,7 +1,7 @@
 // matmul and linear on cuBLASLt (see gemm.h), in three layers: elementwise kernels (the K == 0
-// fill, and the bias + activation pass for activations cuBLASLt has no epilogue for), the cuBLASLt
+// fill, and the activation pass for activations cuBLASLt has no epilogue for), the cuBLASLt
 // launcher (handles, workspaces, cached plans, batch loops), and the entries that check shapes
-// exactly like the reference kernels (src/kernels/reference/matmul.cc), size the scratch and map
+// exactly like the reference kernels (src/kernels/reference/matmul.cc), size the workspace and map
 // the shapes onto column-major cuBLASLt calls. Over 800 lines: the three layers of one family share
 // the plan and workspace types, and splitting them would put those in a header for one user.
 //
@@ -17,16 +17,18 @@
 // - Activations: relu and gelu_tanh are cuBLASLt epilogues (RELU / RELU_BIAS, GELU / GELU_BIAS).
 //   cuBLASLt's GELU is the tanh approximation: the form torch's _addmm_activation and XLA's GEMM
 //   rewriter fuse into it; GemmEpilogues (tests/kernels/gemm_test.cc) checks it against the
-//   formula. silu and exact (erf) gelu have no epilogue: the GEMM writes x @ w^T in fp32 and one
-//   more kernel adds the bias, applies the activation (activation.cuh, the reference's formulas)
-//   and rounds once, as the reference does. For f32 that kernel runs in place on the output. For
-//   f16/bf16 the fp32 result goes to scratch in the caller's workspace, a block of rows at a time,
-//   so that the scratch stays near kMaxScratchBytes (and largely in L2 between the two kernels;
-//   the size is a guess to be measured: larger blocks quantize the GEMM's tiles less).
-//   Writing the GEMM result in f16 and activating it in place would need no scratch but would
-//   round twice.
+//   formula. silu and exact (erf) gelu have no epilogue and run in a second kernel
+//   (activation.cuh, the reference's formulas, in fp32). For f32 the GEMM writes x @ w^T into the
+//   output and that kernel adds the bias and activates in place: exact like the reference. For
+//   f16/bf16 it is what eager PyTorch and torch.compile do: the GEMM writes x @ w^T + bias in the
+//   output dtype (the BIAS epilogue), and a vectorized in-place kernel (8 halves a thread when the
+//   output is 16-byte aligned) activates it in fp32 and rounds again. That rounds the
+//   pre-activation once more than the reference (docs/kernels.md, matmul section, bounds the
+//   difference; tests/kernels/gemm_test.cc sets the harness tolerance from it), for 2 + 2 + 2
+//   bytes an element between the two kernels instead of an fp32 result's 4 + 4 + 2, and no
+//   scratch.
 // - Workspace: the caller's (KernelArgs::workspace, sized by *_workspace_bytes from the shapes):
-//   fp32 scratch first, then the cuBLASLt workspace, each 256-byte aligned. The heuristic is asked
+//   the cuBLASLt workspace, 256-byte aligned. The heuristic is asked
 //   with the cuBLASLt workspace actually left (at most kMaxCublasWorkspace), so its algorithm
 //   always fits; *_workspace_bytes asks it the same question with kMaxCublasWorkspace and pointers
 //   taken as 256-byte aligned, and reports what that algorithm needs. A caller's workspace belongs
@@ -85,9 +87,7 @@ namespace cuda {
 namespace {
 
 constexpr uint64_t kMaxCublasWorkspace = uint64_t{32} << 20;  // asked of the heuristic at most
-constexpr uint64_t kWorkspaceAlignment = 256;                 // of the scratch and cuBLASLt parts
-constexpr int64_t kMaxScratchBytes = int64_t{32} << 20;       // fp32 scratch per block of rows
-constexpr int64_t kScratchRowMultiple = 256;                  // rows per block: a tile multiple
+constexpr uint64_t kWorkspaceAlignment = 256;                 // of the cuBLASLt workspace
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
@@ -108,6 +108,7 @@ std::string_view activation_name(Activation a) {
 }
 
 // cuBLASLt has an epilogue for these (with or without bias); silu and gelu need a second kernel.
+// (Its BIAS epilogue serves every activation: the second kernel then activates the output.)
 bool has_cublas_epilogue(Activation a) {
   return a == Activation::kNone || a == Activation::kRelu || a == Activation::kGeluTanh;
 }
@@ -148,7 +149,7 @@ struct BatchDim {
 
 struct GemmCall {
   DType dtype = DType::kF32;      // A, B and the bias
-  DType out_dtype = DType::kF32;  // C: `dtype`, or f32 when a second kernel finishes the result
+  DType out_dtype = DType::kF32;  // C: `dtype` in every call made today
   bool trans_a = false;
   int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
   const void* a = nullptr;
@@ -220,50 +221,80 @@ Status fill_rows(DType dtype, void* out, const void* bias, int64_t rows, int64_t
   return ok_status();
 }
 
-// dst[r, j] = A(src[r, j] + bias[j]) rounded once to T; src is the GEMM's fp32 result. For f32,
-// src and dst may be the same buffer (each element is read, then written, by one thread).
-template <typename T, Activation A>
-__global__ void bias_activation_kernel(const float* src, const T* __restrict__ bias, T* dst,
-                                       int64_t total, int64_t n) {
+// f32 silu/gelu: data[r, j] = A(data[r, j] + bias[j]) in place (bias may be null); data holds the
+// GEMM's x @ w^T. Each element is read, then written, by one thread.
+template <Activation A>
+__global__ void bias_activation_f32_kernel(float* data, const float* __restrict__ bias,
+                                           int64_t total, int64_t n) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += step) {
-    float v = src[i];
-    if (bias != nullptr) v += load_f32(bias[i % n]);
-    store_f32(dst + i, activate<A>(v));
+    float v = data[i];
+    if (bias != nullptr) v += bias[i % n];
+    data[i] = activate<A>(v);
   }
 }
 
-Status bias_activation(DType dtype, const float* src, const void* bias, void* dst, int64_t rows,
-                       int64_t n, Activation act, cudaStream_t stream) {
+// f16/bf16 silu/gelu: data[i] = A(data[i]) in place, in fp32, rounded to T. kVec elements a thread
+// per step (16 bytes when kVec = 16 / sizeof(T); the launcher checks the alignment, else kVec = 1);
+// the total % kVec elements past the last full vector go to the first threads of block 0.
+template <typename T, Activation A, int kVec>
+__global__ void activation_inplace_kernel(T* data, int64_t total) {
+  struct alignas(sizeof(T) * kVec) Pack {
+    T v[kVec];
+  };
+  const int64_t packs = total / kVec;
+  Pack* p = reinterpret_cast<Pack*>(data);
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < packs;
+       i += step) {
+    Pack pack = p[i];
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) store_f32(&pack.v[j], activate<A>(load_f32(pack.v[j])));
+    p[i] = pack;
+  }
+  const int64_t tail = total - packs * kVec;  // < kVec
+  if (blockIdx.x == 0 && threadIdx.x < tail) {
+    T* e = data + packs * kVec + threadIdx.x;
+    store_f32(e, activate<A>(load_f32(*e)));
+  }
+}
+
+// The second kernel of a silu/gelu linear over its [rows, n] output (see the top of this file):
+// for f32 it adds the bias too; for f16/bf16 the GEMM's epilogue added it.
+Status finish_activation(DType dtype, void* data, const void* bias, int64_t rows, int64_t n,
+                         Activation act, cudaStream_t stream) {
   const int64_t total = rows * n;
   if (total == 0) return ok_status();
-  const unsigned blocks = blocks_for(total);
   bool launched = false;
   const bool known = visit_activation(act, [&](auto a) {
     constexpr Activation kAct = decltype(a)::value;
+    auto launch16 = [&](auto* typed) {
+      using T = std::remove_pointer_t<decltype(typed)>;
+      constexpr int kVec = 16 / sizeof(T);
+      if (reinterpret_cast<uintptr_t>(typed) % 16 == 0) {
+        activation_inplace_kernel<T, kAct, kVec>
+            <<<blocks_for(std::max<int64_t>(total / kVec, 1)), kThreads, 0, stream>>>(typed,
+                                                                                      total);
+      } else {
+        activation_inplace_kernel<T, kAct, 1><<<blocks_for(total), kThreads, 0, stream>>>(typed,
+                                                                                          total);
+      }
+      launched = true;
+    };
     switch (dtype) {
       case DType::kF32:
-        bias_activation_kernel<float, kAct><<<blocks, kThreads, 0, stream>>>(
-            src, static_cast<const float*>(bias), static_cast<float*>(dst), total, n);
+        bias_activation_f32_kernel<kAct><<<blocks_for(total), kThreads, 0, stream>>>(
+            static_cast<float*>(data), static_cast<const float*>(bias), total, n);
         launched = true;
         break;
-      case DType::kF16:
-        bias_activation_kernel<__half, kAct><<<blocks, kThreads, 0, stream>>>(
-            src, static_cast<const __half*>(bias), static_cast<__half*>(dst), total, n);
-        launched = true;
-        break;
-      case DType::kBF16:
-        bias_activation_kernel<__nv_bfloat16, kAct><<<blocks, kThreads, 0, stream>>>(
-            src, static_cast<const __nv_bfloat16*>(bias), static_cast<__nv_bfloat16*>(dst), total,
-            n);
-        launched = true;
-        break;
+      case DType::kF16: launch16(static_cast<__half*>(data)); break;
+      case DType::kBF16: launch16(static_cast<__nv_bfloat16*>(data)); break;
       default: break;
     }
   });
   if (!known || !launched) {
-    return invalid_argument("gemm: no bias/activation kernel for ", dtype_name(dtype),
+    return invalid_argument("gemm: no activation kernel for ", dtype_name(dtype),
                             " and activation ", static_cast<int>(act));
   }
   KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
@@ -703,22 +734,18 @@ Status run_gemm(const GemmCall&, const Workspace*, cudaStream_t) {
 
 #endif  // KILN_HAVE_CUBLASLT
 
-// ---- Layer 3 helpers: scratch layout ------------------------------------------------------------
+// ---- Layer 3 helpers: workspace layout ----------------------------------------------------------
 
-// The caller's workspace, carved: [fp32 scratch][cuBLASLt workspace], each 256-byte aligned.
+// The caller's workspace, carved: the cuBLASLt workspace, 256-byte aligned.
 struct Carved {
-  float* scratch = nullptr;
   Workspace cublas;
 };
 
-// Bytes a call wants: alignment slack, the scratch, the cuBLASLt workspace. Never 0, so that a
-// runtime that passes null for "no scratch" never makes a call standalone by accident.
-uint64_t workspace_total(uint64_t scratch_bytes, uint64_t cublas_bytes) {
-  return kWorkspaceAlignment + align_up(scratch_bytes, kWorkspaceAlignment) + cublas_bytes;
-}
+// Bytes a call wants: alignment slack and the cuBLASLt workspace. Never 0, so that a runtime that
+// passes null for "no scratch" never makes a call standalone by accident.
+uint64_t workspace_total(uint64_t cublas_bytes) { return kWorkspaceAlignment + cublas_bytes; }
 
-Expected<Carved> carve(std::string_view op, const GemmWorkspace& given, uint64_t scratch_bytes,
-                       uint64_t required) {
+Expected<Carved> carve(std::string_view op, const GemmWorkspace& given, uint64_t required) {
   if (given.bytes < required) {
     return invalid_argument(op, ": the workspace has ", given.bytes, " bytes; these shapes need ",
                             required, " (the kernel's workspace_bytes)");
@@ -726,9 +753,8 @@ Expected<Carved> carve(std::string_view op, const GemmWorkspace& given, uint64_t
   const uintptr_t begin = reinterpret_cast<uintptr_t>(given.data);
   const uintptr_t end = begin + given.bytes;
   const uintptr_t base = align_up(begin, kWorkspaceAlignment);
-  const uintptr_t cublas = base + align_up(scratch_bytes, kWorkspaceAlignment);
+  const uintptr_t cublas = base;
   Carved c;
-  if (scratch_bytes > 0) c.scratch = reinterpret_cast<float*>(base);
   c.cublas.data = reinterpret_cast<void*>(cublas);
   c.cublas.bytes = std::min<uint64_t>(end - cublas, kMaxCublasWorkspace);
   return c;
@@ -835,30 +861,15 @@ Expected<uint64_t> matmul_required(const MatmulCall& mc) {
   if (mc.gemm) {
     KILN_ASSIGN_OR_RETURN(cublas, cublas_workspace_need(mc.call));
   }
-  return workspace_total(0, cublas);
+  return workspace_total(cublas);
 }
 
 // A linear's shape and how it runs: `two_step` when the activation has no cuBLASLt epilogue (the
-// GEMM writes fp32, then bias_activation); `scratch` when that fp32 result needs scratch (16-bit
-// outputs), in blocks of `block_rows` rows.
+// GEMM, then finish_activation in place on the output).
 struct LinearShape {
   int64_t m = 0, n = 0, k = 0;
-  bool two_step = false, scratch = false;
-  int64_t block_rows = 0;
-  uint64_t scratch_bytes() const {
-    return scratch ? static_cast<uint64_t>(block_rows * n) * sizeof(float) : 0;
-  }
+  bool two_step = false;
 };
-
-// Rows per block of fp32 scratch: all of them when they fit kMaxScratchBytes, else equal blocks
-// rounded up to kScratchRowMultiple rows (so the last block is not a sliver).
-int64_t scratch_block_rows(int64_t m, int64_t n) {
-  const int64_t row_bytes = n * static_cast<int64_t>(sizeof(float));
-  if (m * row_bytes <= kMaxScratchBytes) return m;
-  const int64_t blocks = (m * row_bytes + kMaxScratchBytes - 1) / kMaxScratchBytes;
-  const int64_t rows = (m + blocks - 1) / blocks;
-  return std::min(m, (rows + kScratchRowMultiple - 1) / kScratchRowMultiple * kScratchRowMultiple);
-}
 
 Expected<LinearShape> linear_shape(const TensorView& x, const TensorView& w, const TensorView* bias,
                                    const TensorView& out, const GemmOptions& options,
@@ -883,59 +894,43 @@ Expected<LinearShape> linear_shape(const TensorView& x, const TensorView& w, con
   }
   s.m = concrete_numel(ConcreteShape(x.shape.begin(), x.shape.end() - 1));
   s.two_step = !has_cublas_epilogue(options.activation);
-  s.scratch = s.two_step && out.dtype != DType::kF32;
-  s.block_rows = s.scratch ? scratch_block_rows(s.m, s.n) : s.m;
   return s;
 }
 
 bool has_products(const LinearShape& s) { return s.m * s.n != 0 && s.k != 0; }
 
-// The GEMM of rows [r0, r0 + rows) of a linear: its A is w with op T (stored K x N), its B is x;
-// the bias runs along N. Two-step linears write fp32 (to scratch for 16-bit outputs) with no
-// epilogue; the others write the output with the bias and activation epilogue.
-GemmCall linear_call(const LinearShape& s, DType dtype, int64_t r0, int64_t rows,
-                     const TensorView& x, const TensorView& w, const TensorView* bias,
-                     const TensorView& out, float* scratch, const GemmOptions& options) {
+// The GEMM of a linear: its A is w with op T (stored K x N), its B is x; the bias runs along N.
+// It writes the output. Two-step linears take no activation epilogue; an f32 one leaves the bias to
+// finish_activation too (which adds it in fp32, exactly), a 16-bit one adds it here (BIAS).
+GemmCall linear_call(const LinearShape& s, DType dtype, const TensorView& x, const TensorView& w,
+                     const TensorView* bias, const TensorView& out, const GemmOptions& options) {
   GemmCall call;
-  call.dtype = dtype;
-  call.out_dtype = s.two_step ? DType::kF32 : dtype;
+  call.dtype = call.out_dtype = dtype;
   call.trans_a = true;
   call.m = s.n;
-  call.n = rows;
+  call.n = s.m;
   call.k = s.k;
   call.lda = s.k;
   call.ldb = s.k;
   call.ldc = s.n;
   call.a = w.data;
-  call.b = x.data == nullptr ? nullptr
-                             : static_cast<const char*>(x.data) + r0 * s.k * dtype_size(dtype);
-  if (s.scratch) {
-    call.c = scratch;
-  } else if (out.data != nullptr) {
-    call.c = static_cast<char*>(out.data) + r0 * s.n * dtype_size(dtype);
-  }
-  call.has_bias = bias != nullptr && !s.two_step;
+  call.b = x.data;
+  call.c = out.data;
+  call.has_bias = bias != nullptr && !(s.two_step && dtype == DType::kF32);
   call.bias = call.has_bias ? bias->data : nullptr;
   call.epilogue = s.two_step ? Activation::kNone : options.activation;
   call.tf32 = options.allow_tf32;
   return call;
 }
 
-// Scratch and cuBLASLt workspace for the whole linear: the cuBLASLt part covers the full blocks
-// and the last one.
+// The cuBLASLt workspace for the linear (none without products).
 Expected<uint64_t> linear_required(const LinearShape& s, DType dtype, const TensorView& x,
                                    const TensorView& w, const TensorView* bias,
                                    const TensorView& out, const GemmOptions& options) {
-  if (!has_products(s)) return workspace_total(0, 0);
-  uint64_t cublas = 0;
-  for (const int64_t rows : {s.block_rows, s.m % s.block_rows}) {
-    if (rows == 0) continue;
-    KILN_ASSIGN_OR_RETURN(const uint64_t need,
-                          cublas_workspace_need(linear_call(s, dtype, 0, rows, x, w, bias, out,
-                                                            nullptr, options)));
-    cublas = std::max(cublas, need);
-  }
-  return workspace_total(s.scratch_bytes(), cublas);
+  if (!has_products(s)) return workspace_total(0);
+  KILN_ASSIGN_OR_RETURN(const uint64_t cublas,
+                        cublas_workspace_need(linear_call(s, dtype, x, w, bias, out, options)));
+  return workspace_total(cublas);
 }
 
 }  // namespace
@@ -954,7 +949,7 @@ Status gemm_matmul(const TensorView& a, const TensorView& b, const TensorView& o
   Carved carved;
   if (workspace.data != nullptr) {
     KILN_ASSIGN_OR_RETURN(const uint64_t required, matmul_required(mc));
-    KILN_ASSIGN_OR_RETURN(carved, carve("matmul", workspace, 0, required));
+    KILN_ASSIGN_OR_RETURN(carved, carve("matmul", workspace, required));
   }
   if (!mc.gemm) {  // no products: zeros (every activation maps 0 to 0)
     return fill_rows(out.dtype, out.data, nullptr, out.numel(), 1, Activation::kNone,
@@ -984,32 +979,22 @@ Status gemm_linear(const TensorView& x, const TensorView& w, const TensorView* b
     return fill_rows(out.dtype, out.data, bias_data, s.m, s.n, options.activation, cuda_stream);
   }
 
-  // 2. Scratch and cuBLASLt workspace: carved from the caller's, or standalone.
+  // 2. The cuBLASLt workspace: carved from the caller's, or standalone.
   Carved carved;
   const Workspace* cublas = nullptr;
   if (workspace.data != nullptr) {
     KILN_ASSIGN_OR_RETURN(const uint64_t required,
                           linear_required(s, out.dtype, x, w, bias, out, options));
-    KILN_ASSIGN_OR_RETURN(carved, carve("linear", workspace, s.scratch_bytes(), required));
+    KILN_ASSIGN_OR_RETURN(carved, carve("linear", workspace, required));
     cublas = &carved.cublas;
-  } else if (s.scratch) {
-    return invalid_argument("linear: activation ", activation_name(options.activation), " on ",
-                            dtype_name(out.dtype), " needs a workspace (",
-                            s.scratch_bytes(), " bytes of fp32 scratch); none was given");
   }
 
-  // 3. Block by block: the GEMM, then (two-step) bias + activation + rounding into the output.
-  const int64_t esize = dtype_size(out.dtype);
-  for (int64_t r0 = 0; r0 < s.m; r0 += s.block_rows) {
-    const int64_t rows = std::min(s.block_rows, s.m - r0);
-    const GemmCall call = linear_call(s, out.dtype, r0, rows, x, w, bias, out, carved.scratch,
-                                      options);
-    KILN_RETURN_IF_ERROR(run_gemm(call, cublas, cuda_stream));
-    if (s.two_step) {
-      void* dst = static_cast<char*>(out.data) + r0 * s.n * esize;
-      KILN_RETURN_IF_ERROR(bias_activation(out.dtype, static_cast<const float*>(call.c), bias_data,
-                                           dst, rows, s.n, options.activation, cuda_stream));
-    }
+  // 3. The GEMM, then (two-step) the activation in place on the output.
+  KILN_RETURN_IF_ERROR(
+      run_gemm(linear_call(s, out.dtype, x, w, bias, out, options), cublas, cuda_stream));
+  if (s.two_step) {
+    KILN_RETURN_IF_ERROR(finish_activation(out.dtype, out.data, bias_data, s.m, s.n,
+                                           options.activation, cuda_stream));
   }
   return ok_status();
 }
@@ -1118,7 +1103,7 @@ Status linear_entry(const KernelArgs& args) {
 constexpr Kernel kGemmKernels[] = {
     {"cuda.matmul", OpKind::kMatMul, DeviceKind::kCuda, 2, &gemm_accepts, &matmul_entry,
      &matmul_workspace},
-    {"cuda.linear", OpKind::kLinear, DeviceKind::kCuda, 2, &gemm_accepts, &linear_entry,
+    {"cuda.linear", OpKind::kLinear, DeviceKind::kCuda, 3, &gemm_accepts, &linear_entry,
      &linear_workspace},
 };
 

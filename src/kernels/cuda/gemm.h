@@ -6,13 +6,14 @@
 // Numerics follow the reference kernels (src/kernels/reference/matmul.cc): f16/bf16 operands with
 // fp32 accumulation and one rounding of the result (split-K reductions in fp32 only); f32 in exact
 // fp32 unless allow_tf32. The bias is added, and the activation applied, in fp32 before that
-// rounding. Tensors are contiguous row-major device buffers of the current CUDA device.
+// rounding, except for silu and gelu (erf) on f16/bf16: like eager PyTorch, those round
+// x @ w^T + bias to the output dtype, then activate it in fp32 and round again (gemm.cu).
+// Tensors are contiguous row-major device buffers of the current CUDA device.
 //
 // Scratch: each entry has a *_workspace_bytes twin that says, from the shapes alone, how many bytes
 // of scratch the entry wants (never 0). Given a workspace of at least that size, the entry uses
 // only it (also inside a CUDA graph capture); given less, it fails InvalidArgument; given none
-// (data null: a standalone call), it falls back to a per-stream cuBLASLt workspace (gemm.cu) and
-// cannot run a linear whose activation needs fp32 scratch (silu or gelu on f16/bf16).
+// (data null: a standalone call), it falls back to a per-stream cuBLASLt workspace (gemm.cu).
 #pragma once
 
 #include <cstddef>
@@ -24,8 +25,8 @@ namespace kiln::cuda {
 
 struct GemmOptions {
   // relu and gelu_tanh run in cuBLASLt's epilogue (its GELU is the tanh form); silu and gelu (erf)
-  // have no cuBLASLt epilogue and run in a second kernel over the fp32 GEMM result. matmul takes
-  // only the epilogue ones.
+  // have no cuBLASLt epilogue and run in a second kernel, in place on the GEMM's output. matmul
+  // takes only the epilogue ones.
   Activation activation = Activation::kNone;
   // f32 only: let cuBLASLt compute with TF32 tensor cores (CUBLAS_COMPUTE_32F_FAST_TF32). Off is
   // exact fp32, which is what the registered kernels use until the engine carries disable_tf32.

@@ -2,18 +2,21 @@
 // (src/kernels/reference/movement.cc): reshape, permute, expand, slice, concat, split, pad, tile,
 // flip, roll and trilu. Each moves raw element bytes (1, 2, 4 or 8), so every dtype runs through
 // the same code. All but reshape and trilu are one CopyPlan (movement.cuh) per output, or per
-// input for concat, run by launch_copy(): one generic strided-copy kernel, or cudaMemcpyAsync when
-// the plan is contiguous. Reshape is a device-to-device copy; trilu has its own small kernel.
+// input for concat, run by launch_copy(): cudaMemcpyAsync when the plan is contiguous, a tiled
+// (or, for a short dim, looped) transpose when the innermost dims of source and destination
+// differ, else one generic strided-copy kernel that writes up to 16 bytes per thread when the
+// destination's innermost dim is contiguous. All of them use 32-bit index arithmetic when every
+// offset fits. Reshape is a device-to-device copy; trilu has its own small kernel.
 //
 // Host-side validation mirrors the reference kernel's checks and messages, so a node that the
 // reference refuses gives the same kind of Status here.
 //
-// Deliberately not here: take and gather (movement_index.cu), views or aliasing (each kernel
-// writes its own output buffer, except that reshape onto its own input is a no-op), and shared-
-// memory tiled transposes (see movement.cuh).
+// Deliberately not here: take and gather (movement_index.cu), and views or aliasing (each kernel
+// writes its own output buffer, except that reshape onto its own input is a no-op).
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <type_traits>
 
 #include "../reference/common.h"
 #include "families.h"
@@ -24,61 +27,188 @@ namespace cuda_move {
 
 // ---- The strided copy: kernel -------------------------------------------------------------------
 
-// The plan as a kernel parameter (by value).
+// The plan as a kernel parameter (by value), in the offset type Off (int32_t when every offset
+// the plan can form fits, else int64_t).
+template <typename Off>
 struct DeviceDims {
   int rank;
-  int64_t size[kMaxDims];
-  int64_t src_stride[kMaxDims];
-  int64_t dst_stride[kMaxDims];
-  int64_t start[kMaxDims];
-  int64_t src_size[kMaxDims];
+  Off size[kMaxDims];
+  Off src_stride[kMaxDims];
+  Off dst_stride[kMaxDims];
+  Off start[kMaxDims];
+  Off src_size[kMaxDims];
   DimMode mode[kMaxDims];
 };
 
-// One thread per element of the logical index space (grid-stride). Index is the type the flat
-// index is decomposed in (uint32_t when it fits: 32-bit division is several times cheaper).
+// The source index of logical index o along a dim of `mode`; sets is_fill for a kFill index
+// outside the source.
+template <typename Off>
+__device__ __forceinline__ Off source_index(DimMode mode, Off o, Off start, Off m, bool& is_fill) {
+  if (mode == DimMode::kPlain) return o;
+  Off i = o + start;
+  switch (mode) {
+    case DimMode::kWrap: return i % m;  // start >= 0, so i >= 0
+    case DimMode::kReflect:
+      if (i < 0) i = -i;
+      if (i >= m) i = 2 * (m - 1) - i;
+      return i;
+    case DimMode::kClamp: return i < 0 ? 0 : (i >= m ? m - 1 : i);
+    case DimMode::kFill:
+      if (i < 0 || i >= m) {
+        is_fill = true;
+        return 0;
+      }
+      return i;
+    case DimMode::kPlain: break;
+  }
+  return o;
+}
+
+// V elements written as one store.
+template <typename E, int V>
+struct alignas(sizeof(E) * V) Pack {
+  E v[V];
+};
+
+// One thread per V consecutive elements of the innermost logical dim (grid-stride over `total`
+// such groups). With V > 1 the innermost dim is contiguous in the destination (dst_stride 1,
+// extent and every destination stride and base multiples of V, dst aligned to a pack): the outer
+// dims are decomposed once per group, the V source elements read one by one and the group
+// written as one store. Off is the index and offset type; the flat index is decomposed unsigned.
 // A source offset outside [0, src_limit) never happens for a valid plan; if it did, the element
 // gets the fill value instead of an out-of-bounds read.
-template <typename E, typename Index>
-__global__ void copy_kernel(const E* __restrict__ src, E* __restrict__ dst, int64_t total,
-                            DeviceDims p, int64_t src_base, int64_t dst_base, int64_t src_limit,
-                            E fill) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
-       e += step) {
-    Index rest = static_cast<Index>(e);
-    int64_t s = src_base, d = dst_base;
-    bool is_fill = false;
+template <typename E, int V, typename Off>
+__global__ void copy_kernel(const E* __restrict__ src, E* __restrict__ dst, Off total,
+                            DeviceDims<Off> p, Off src_base, Off dst_base, Off src_limit, E fill) {
+  using U = std::make_unsigned_t<Off>;
+  const int inner = p.rank - 1;
+  const U groups = static_cast<U>(p.size[inner] / V);
+  const Off step = static_cast<Off>(gridDim.x) * blockDim.x;
+  for (Off e = static_cast<Off>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
+    U rest = static_cast<U>(e);
+    const Off g = static_cast<Off>(rest % groups);
+    rest /= groups;
+    Off s = src_base, d = dst_base;
+    bool outer_fill = false;
 #pragma unroll
-    for (int k = kMaxDims - 1; k >= 0; --k) {
-      if (k >= p.rank) continue;
-      const Index n = static_cast<Index>(p.size[k]);
-      const Index o = rest % n;
+    for (int k = kMaxDims - 2; k >= 0; --k) {
+      if (k >= inner) continue;
+      const U n = static_cast<U>(p.size[k]);
+      const Off o = static_cast<Off>(rest % n);
       rest /= n;
-      d += static_cast<int64_t>(o) * p.dst_stride[k];
-      int64_t i = static_cast<int64_t>(o);
-      if (p.mode[k] != DimMode::kPlain) {
-        const int64_t m = p.src_size[k];
-        i += p.start[k];
-        switch (p.mode[k]) {
-          case DimMode::kWrap: i %= m; break;  // start >= 0, so i >= 0
-          case DimMode::kReflect:
-            if (i < 0) i = -i;
-            if (i >= m) i = 2 * (m - 1) - i;
-            break;
-          case DimMode::kClamp: i = i < 0 ? 0 : (i >= m ? m - 1 : i); break;
-          case DimMode::kFill:
-            if (i < 0 || i >= m) {
-              is_fill = true;
-              i = 0;
-            }
-            break;
-          case DimMode::kPlain: break;
-        }
-      }
-      s += i * p.src_stride[k];
+      d += o * p.dst_stride[k];
+      s += source_index(p.mode[k], o, p.start[k], p.src_size[k], outer_fill) * p.src_stride[k];
     }
-    dst[d] = (is_fill || s < 0 || s >= src_limit) ? fill : src[s];
+    Pack<E, V> out;
+#pragma unroll
+    for (int v = 0; v < V; ++v) {
+      bool is_fill = outer_fill;
+      const Off o = g * V + v;
+      const Off si =
+          s + source_index(p.mode[inner], o, p.start[inner], p.src_size[inner], is_fill) *
+                  p.src_stride[inner];
+      out.v[v] = (is_fill || si < 0 || si >= src_limit) ? fill : src[si];
+    }
+    if constexpr (V == 1) {
+      dst[d + g * p.dst_stride[inner]] = out.v[0];
+    } else {
+      *reinterpret_cast<Pack<E, V>*>(dst + d + g * V) = out;  // dst_stride[inner] == 1
+    }
+  }
+}
+
+// ---- Transposes: the innermost destination dim is not the source's -----------------------------
+//
+// A plain plan whose last dim k is contiguous in the destination and whose second-to-last dim r
+// is contiguous in the source: out[lead..., r, k] = in[lead..., k, r] with arbitrary strides
+// elsewhere (permutes like [0, 2, 3, 1] and [0, 3, 1, 2] collapse to this with one lead dim).
+
+template <typename Off>
+struct TransposeDims {
+  int lead;  // dims before r
+  Off size[kMaxDims], src_stride[kMaxDims], dst_stride[kMaxDims];
+  Off n_r, n_k;      // extents of r and k
+  Off src_k, dst_r;  // the strides that are not 1
+};
+
+// The offsets of lead index b (flat over the lead dims).
+template <typename Off>
+__device__ __forceinline__ void lead_offsets(std::make_unsigned_t<Off> b,
+                                             const TransposeDims<Off>& p, Off& s, Off& d) {
+  using U = std::make_unsigned_t<Off>;
+#pragma unroll
+  for (int k = kMaxDims - 3; k >= 0; --k) {
+    if (k >= p.lead) continue;
+    const U n = static_cast<U>(p.size[k]);
+    const Off o = static_cast<Off>(b % n);
+    b /= n;
+    s += o * p.src_stride[k];
+    d += o * p.dst_stride[k];
+  }
+}
+
+constexpr int kTile = 32, kTileRows = 8;
+
+// One 32 x 32 tile of (r, k) per block iteration (grid-stride over lead x r-tiles x k-tiles):
+// read along r (coalesced in the source), written along k (coalesced in the destination).
+template <typename E, typename Off>
+__global__ void transpose_tiled_kernel(const E* __restrict__ src, E* __restrict__ dst,
+                                       TransposeDims<Off> p, Off src_base, Off dst_base,
+                                       Off src_limit, int64_t tiles_r, int64_t tiles_k,
+                                       int64_t total_tiles) {
+  using U = std::make_unsigned_t<Off>;
+  __shared__ E tile[kTile][kTile + 1];
+  for (int64_t t = blockIdx.x; t < total_tiles; t += gridDim.x) {
+    const Off k0 = static_cast<Off>(t % tiles_k) * kTile;
+    const Off r0 = static_cast<Off>((t / tiles_k) % tiles_r) * kTile;
+    Off s = src_base, d = dst_base;
+    lead_offsets<Off>(static_cast<U>(t / tiles_k / tiles_r), p, s, d);
+    const Off r = r0 + static_cast<Off>(threadIdx.x);
+    for (int j = threadIdx.y; j < kTile; j += kTileRows) {
+      const Off k = k0 + j;
+      if (k < p.n_k && r < p.n_r) {
+        const Off si = s + r + k * p.src_k;
+        tile[j][threadIdx.x] = (si >= 0 && si < src_limit) ? src[si] : E{};
+      }
+    }
+    __syncthreads();
+    const Off k = k0 + static_cast<Off>(threadIdx.x);
+    for (int j = threadIdx.y; j < kTile; j += kTileRows) {
+      const Off rr = r0 + j;
+      if (rr < p.n_r && k < p.n_k) dst[d + rr * p.dst_r + k] = tile[threadIdx.x][j];
+    }
+    __syncthreads();
+  }
+}
+
+// For a small r or k: one thread per element of the large dim (consecutive threads touch
+// consecutive memory on the side where it is contiguous), looping over the small one.
+template <typename E, typename Off, bool kLoopK>
+__global__ void transpose_loop_kernel(const E* __restrict__ src, E* __restrict__ dst,
+                                      TransposeDims<Off> p, Off src_base, Off dst_base,
+                                      Off src_limit, Off total) {
+  using U = std::make_unsigned_t<Off>;
+  const U n_big = static_cast<U>(kLoopK ? p.n_r : p.n_k);
+  const Off step = static_cast<Off>(gridDim.x) * blockDim.x;
+  for (Off e = static_cast<Off>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
+    const Off big = static_cast<Off>(static_cast<U>(e) % n_big);
+    Off s = src_base, d = dst_base;
+    lead_offsets<Off>(static_cast<U>(e) / n_big, p, s, d);
+    if constexpr (kLoopK) {
+      s += big;
+      d += big * p.dst_r;
+      for (Off k = 0; k < p.n_k; ++k) {
+        const Off si = s + k * p.src_k;
+        dst[d + k] = (si >= 0 && si < src_limit) ? src[si] : E{};
+      }
+    } else {
+      s += big * p.src_k;
+      d += big;
+      for (Off r = 0; r < p.n_r; ++r) {
+        const Off si = s + r;
+        dst[d + r * p.dst_r] = (si >= 0 && si < src_limit) ? src[si] : E{};
+      }
+    }
   }
 }
 
@@ -137,34 +267,175 @@ int64_t widen(CopyPlan& plan, int64_t esize, const void* src, void* dst) {
   return esize;
 }
 
-template <typename E>
-Status launch_typed(const CopyPlan& plan, int64_t total, const void* src, void* dst,
-                    const std::array<uint8_t, 16>& fill_bytes, cudaStream_t stream) {
-  DeviceDims p{};
+// True when every index and offset the plan can form (flat indices, logical and source indices
+// before mapping, source and destination offsets, also negative ones) lies within +-2^31, so
+// the kernels can run on int32_t (32-bit division is several times cheaper than 64-bit).
+bool fits_32_bits(const CopyPlan& plan, int64_t total) {
+  constexpr uint64_t kLimit = uint64_t{1} << 31;
+  auto mag = [](int64_t v) { return static_cast<uint64_t>(v < 0 ? -v : v); };
+  // The flat index plus one grid stride (at most 2^28) must not overflow either.
+  if (static_cast<uint64_t>(total) >= kLimit / 2 || mag(plan.src_numel) >= kLimit) return false;
+  uint64_t bound = mag(plan.src_base) + mag(plan.dst_base) + uint64_t{kThreads} * 2;
+  for (const CopyDim& d : plan.dims) {
+    const uint64_t reach = mag(d.size) + 2 * mag(d.start) + 2 * mag(d.src_size) + 2;
+    if (reach >= kLimit || mag(d.src_stride) >= kLimit || mag(d.dst_stride) >= kLimit) {
+      return false;
+    }
+    bound += (mag(d.src_stride) + mag(d.dst_stride)) * reach;
+    if (bound >= kLimit) return false;
+  }
+  return bound < kLimit;
+}
+
+// Elements per thread along the innermost dim when it is contiguous in the destination: the
+// largest V with V * esize <= 16 that divides its extent, every destination stride and the
+// destination base, with dst aligned to V * esize; 1 otherwise.
+int pack_width(const CopyPlan& plan, int64_t esize, const void* dst) {
+  const CopyDim& inner = plan.dims.back();
+  if (inner.dst_stride != 1) return 1;
+  for (int64_t v = 16 / esize; v > 1; v /= 2) {
+    bool ok = inner.size % v == 0 && plan.dst_base % v == 0 &&
+              reinterpret_cast<uintptr_t>(dst) % static_cast<uintptr_t>(v * esize) == 0;
+    for (size_t k = 0; ok && k + 1 < plan.dims.size(); ++k) ok = plan.dims[k].dst_stride % v == 0;
+    if (ok) return static_cast<int>(v);
+  }
+  return 1;
+}
+
+template <typename E, int V, typename Off>
+Status launch_generic(const CopyPlan& plan, int64_t total, const void* src, void* dst,
+                      const std::array<uint8_t, 16>& fill_bytes, cudaStream_t stream) {
+  DeviceDims<Off> p{};
   p.rank = static_cast<int>(plan.dims.size());
   for (int k = 0; k < p.rank; ++k) {
     const CopyDim& d = plan.dims[static_cast<size_t>(k)];
-    p.size[k] = d.size;
-    p.src_stride[k] = d.src_stride;
-    p.dst_stride[k] = d.dst_stride;
-    p.start[k] = d.start;
-    p.src_size[k] = d.src_size;
+    p.size[k] = static_cast<Off>(d.size);
+    p.src_stride[k] = static_cast<Off>(d.src_stride);
+    p.dst_stride[k] = static_cast<Off>(d.dst_stride);
+    p.start[k] = static_cast<Off>(d.start);
+    p.src_size[k] = static_cast<Off>(d.src_size);
     p.mode[k] = d.mode;
   }
   E fill;
   std::memcpy(&fill, fill_bytes.data(), sizeof(E));
-  const int64_t blocks = std::min((total + kThreads - 1) / kThreads, kMaxBlocks);
+  const int64_t groups = total / V;
+  const int64_t blocks = std::min((groups + kThreads - 1) / kThreads, kMaxBlocks);
+  copy_kernel<E, V, Off><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
+      static_cast<const E*>(src), static_cast<E*>(dst), static_cast<Off>(groups), p,
+      static_cast<Off>(plan.src_base), static_cast<Off>(plan.dst_base),
+      static_cast<Off>(plan.src_numel), fill);
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  return ok_status();
+}
+
+template <typename E, typename Off>
+Status launch_packed(const CopyPlan& plan, int v, int64_t total, const void* src, void* dst,
+                     const std::array<uint8_t, 16>& fill_bytes, cudaStream_t stream) {
+  switch (v) {
+    case 1: return launch_generic<E, 1, Off>(plan, total, src, dst, fill_bytes, stream);
+    case 2: return launch_generic<E, 2, Off>(plan, total, src, dst, fill_bytes, stream);
+    case 4:
+      if constexpr (sizeof(E) <= 4) {
+        return launch_generic<E, 4, Off>(plan, total, src, dst, fill_bytes, stream);
+      }
+      break;
+    case 8:
+      if constexpr (sizeof(E) <= 2) {
+        return launch_generic<E, 8, Off>(plan, total, src, dst, fill_bytes, stream);
+      }
+      break;
+    case 16:
+      if constexpr (sizeof(E) == 1) {
+        return launch_generic<E, 16, Off>(plan, total, src, dst, fill_bytes, stream);
+      }
+      break;
+    default: break;
+  }
+  return internal_error("strided copy: unexpected pack of ", v, " elements of ", sizeof(E),
+                        " bytes");
+}
+
+// The plan as a transpose (see TransposeDims), or false.
+template <typename Off>
+bool as_transpose(const CopyPlan& plan, TransposeDims<Off>& t) {
+  const size_t rank = plan.dims.size();
+  if (rank < 2) return false;
+  for (const CopyDim& d : plan.dims) {
+    if (d.mode != DimMode::kPlain) return false;
+  }
+  const CopyDim& k = plan.dims[rank - 1];
+  const CopyDim& r = plan.dims[rank - 2];
+  if (k.dst_stride != 1 || k.src_stride == 1 || r.src_stride != 1 || r.dst_stride == 1) {
+    return false;
+  }
+  t.lead = static_cast<int>(rank - 2);
+  for (size_t d = 0; d + 2 < rank; ++d) {
+    t.size[d] = static_cast<Off>(plan.dims[d].size);
+    t.src_stride[d] = static_cast<Off>(plan.dims[d].src_stride);
+    t.dst_stride[d] = static_cast<Off>(plan.dims[d].dst_stride);
+  }
+  t.n_r = static_cast<Off>(r.size);
+  t.n_k = static_cast<Off>(k.size);
+  t.src_k = static_cast<Off>(k.src_stride);
+  t.dst_r = static_cast<Off>(r.dst_stride);
+  return true;
+}
+
+// A dim at most this long is looped over by one thread instead of being tiled.
+constexpr int64_t kSmallDim = 8;
+
+template <typename E, typename Off>
+Status launch_transpose(const CopyPlan& plan, const TransposeDims<Off>& t, int64_t total,
+                        const void* src, void* dst, cudaStream_t stream) {
   const E* s = static_cast<const E*>(src);
-  E* t = static_cast<E*>(dst);
-  if (total <= int64_t{UINT32_MAX}) {
-    copy_kernel<E, uint32_t><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
-        s, t, total, p, plan.src_base, plan.dst_base, plan.src_numel, fill);
+  E* d = static_cast<E*>(dst);
+  const Off sb = static_cast<Off>(plan.src_base), db = static_cast<Off>(plan.dst_base);
+  const Off limit = static_cast<Off>(plan.src_numel);
+  if (t.n_k <= kSmallDim || t.n_r <= kSmallDim) {
+    const bool loop_k = t.n_k <= t.n_r;
+    const int64_t threads = total / (loop_k ? t.n_k : t.n_r);
+    const unsigned blocks =
+        static_cast<unsigned>(std::min((threads + kThreads - 1) / kThreads, kMaxBlocks));
+    if (loop_k) {
+      transpose_loop_kernel<E, Off, true>
+          <<<blocks, kThreads, 0, stream>>>(s, d, t, sb, db, limit, static_cast<Off>(threads));
+    } else {
+      transpose_loop_kernel<E, Off, false>
+          <<<blocks, kThreads, 0, stream>>>(s, d, t, sb, db, limit, static_cast<Off>(threads));
+    }
   } else {
-    copy_kernel<E, uint64_t><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
-        s, t, total, p, plan.src_base, plan.dst_base, plan.src_numel, fill);
+    const int64_t tiles_r = (t.n_r + kTile - 1) / kTile, tiles_k = (t.n_k + kTile - 1) / kTile;
+    const int64_t total_tiles = total / (int64_t{t.n_r} * t.n_k) * tiles_r * tiles_k;
+    const unsigned blocks = static_cast<unsigned>(std::min(total_tiles, kMaxBlocks));
+    transpose_tiled_kernel<E, Off><<<blocks, dim3(kTile, kTileRows), 0, stream>>>(
+        s, d, t, sb, db, limit, tiles_r, tiles_k, total_tiles);
   }
   KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
   return ok_status();
+}
+
+// The kernel for a simplified, widened plan of `total` elements of E: a transpose, or the generic
+// copy with packed stores where the destination allows.
+template <typename E, typename Off>
+Status launch_typed(const CopyPlan& plan, int64_t total, const void* src, void* dst,
+                    const std::array<uint8_t, 16>& fill_bytes, cudaStream_t stream) {
+  if constexpr (sizeof(E) <= 8) {
+    TransposeDims<Off> t{};
+    if (as_transpose(plan, t)) return launch_transpose<E, Off>(plan, t, total, src, dst, stream);
+    const int v = pack_width(plan, sizeof(E), dst);
+    return launch_packed<E, Off>(plan, v, total, src, dst, fill_bytes, stream);
+  } else {
+    return launch_generic<E, 1, Off>(plan, total, src, dst, fill_bytes, stream);
+  }
+}
+
+template <typename E>
+Status launch_sized(const CopyPlan& plan, int64_t total, const void* src, void* dst,
+                    const std::array<uint8_t, 16>& fill_bytes, cudaStream_t stream) {
+  if (fits_32_bits(plan, total)) {
+    return launch_typed<E, int32_t>(plan, total, src, dst, fill_bytes, stream);
+  }
+  return launch_typed<E, int64_t>(plan, total, src, dst, fill_bytes, stream);
 }
 
 }  // namespace
@@ -200,15 +471,16 @@ Status launch_copy(CopyPlan plan, const void* src, void* dst, int64_t esize, cud
     return unsupported("strided copy: ", plan.dims.size(), " dims after merging, at most ",
                        kMaxDims);
   }
-  // 2. The kernel, on the widest element that fits.
+  // 2. A kernel, on the widest element that fits: a transpose when the innermost dims swap,
+  // else the generic copy (packed stores when the destination's innermost dim is contiguous).
   const int64_t w = widen(plan, esize, src, dst);
   total /= w / esize;
   switch (w) {
-    case 1: return launch_typed<uint8_t>(plan, total, src, dst, fill_bytes, stream);
-    case 2: return launch_typed<uint16_t>(plan, total, src, dst, fill_bytes, stream);
-    case 4: return launch_typed<uint32_t>(plan, total, src, dst, fill_bytes, stream);
-    case 8: return launch_typed<uint64_t>(plan, total, src, dst, fill_bytes, stream);
-    case 16: return launch_typed<uint4>(plan, total, src, dst, fill_bytes, stream);
+    case 1: return launch_sized<uint8_t>(plan, total, src, dst, fill_bytes, stream);
+    case 2: return launch_sized<uint16_t>(plan, total, src, dst, fill_bytes, stream);
+    case 4: return launch_sized<uint32_t>(plan, total, src, dst, fill_bytes, stream);
+    case 8: return launch_sized<uint64_t>(plan, total, src, dst, fill_bytes, stream);
+    case 16: return launch_sized<uint4>(plan, total, src, dst, fill_bytes, stream);
     default: return internal_error("strided copy: unexpected element width ", w);
   }
 }

@@ -12,11 +12,17 @@
 // i outside [0, src_size[d]) writes the fill value instead of reading (constant pad). Offsets are
 // in elements. launch_copy() merges adjacent plain dims, drops plain dims of size 1, widens the
 // element to up to 16 bytes when the innermost dim is contiguous on both sides and everything is
-// aligned, turns a fully contiguous plan into one cudaMemcpyAsync, and otherwise launches one
-// thread per (widened) element. It moves raw bytes: elements of 1, 2, 4 or 8 bytes, any dtype.
+// aligned, and turns a fully contiguous plan into one cudaMemcpyAsync. Otherwise it launches
+// - for a plain plan whose innermost destination dim is strided in the source and whose next dim
+//   is contiguous in the source (NCHW <-> NHWC permutes): a shared-memory 32 x 32 tiled
+//   transpose, or, when one of the two dims has at most 8 elements, one thread per element of the
+//   long dim looping over the short one;
+// - else one thread per 1 to 16 bytes' worth of consecutive innermost elements (several when the
+//   destination's innermost dim is contiguous and aligned: one wide store per thread).
+// Index arithmetic is 32-bit when every offset fits. It moves raw bytes: elements of 1, 2, 4 or
+// 8 bytes, any dtype.
 //
-// Deliberately not here: shared-memory tiled transposes (a permute of the innermost dim reads or
-// writes uncoalesced), and anything that converts values.
+// Deliberately not here: anything that converts values.
 #pragma once
 
 #include <cuda_runtime.h>

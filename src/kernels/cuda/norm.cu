@@ -5,13 +5,21 @@
 // a fixed tree order (the reference accumulates in double); the normalisation is applied in f32
 // without fused multiply-adds, as the reference does; f16/bf16 are rounded once.
 //
-// layer_norm / rms_norm: one block per row. group_norm: one block per (n, group). batch_norm: the
-// per-channel scale and shift are computed in double exactly as the reference computes them, once
-// per (n, c) plane by each thread of a plane-per-block kernel, or per element for small planes.
+// layer_norm / rms_norm: rows of up to 8192 elements are kept in registers (register_norm_kernel,
+// 32 f32 values a thread, 1024 a warp): one warp per row, or 2, 4 or 8 for longer rows; 16-byte
+// loads and stores where the row length and the pointers allow (else one element at a time); both
+// statistics passes over the registers, so the row is read once and written once. Longer rows run
+// one block per row (trailing_norm_kernel), re-reading the row from L1/L2. group_norm: one block per (n, group).
+// batch_norm: the per-channel scale and shift are computed in double exactly as the reference
+// computes them, once per (n, c) plane by each thread of a plane-per-block kernel, or per element
+// for small planes.
 //
 // Deliberately not here: training-mode batch_norm, the saved mean/rstd outputs of the ATen ops,
-// and row caching in shared memory (each row is read three times; re-reads hit L1/L2).
+// and shared-memory row caching for rows too long for registers.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 #include "families.h"
 #include "reduce_common.cuh"
@@ -60,6 +68,115 @@ __global__ void trailing_norm_kernel(const T* __restrict__ x, const T* __restric
       if (w != nullptr) v = __fmul_rn(v, load_acc(w[i]));
       if (b != nullptr) v = __fadd_rn(v, load_acc(b[i]));
       q[i] = from_float<T>(v);
+    }
+  }
+}
+
+// Rows in registers: each row belongs to kWarps * 32 threads (the "row group"); a block holds
+// blockDim.x / (kWarps * 32) groups. Thread t of a group holds the packs t, t + G, ..., t + (kIters - 1) G
+// (G = kWarps * 32 threads) of kVec elements each, converted to f32; packs past the row's n / kVec
+// are zeros and count in no sum. kVec > 1 needs n % kVec == 0 and 16-byte aligned x, y, w and b
+// (the launcher checks). Statistics: the mean, then the sum of squared deviations around it (the
+// reference's two-pass, in f32 with a fixed tree order, like block_moments); the normalisation
+// then matches trailing_norm_kernel's operation for operation.
+constexpr int kRegisterBlockThreads = 128;
+constexpr int kRegisterFloats = 32;  // f32 values a thread holds (kVec * kIters)
+
+template <typename T, int kVec>
+struct alignas(sizeof(T) * kVec) Pack {
+  T v[kVec];
+};
+
+// Sum over the row group of `v`: a warp reduction, then (kWarps > 1) one through shared memory.
+// Every thread of the block calls it the same number of times (rows are uniform per block).
+template <int kWarps>
+__device__ __forceinline__ float row_group_sum(float v, float* scratch) {
+  v = warp_reduce(v, AddF{});
+  if constexpr (kWarps == 1) {
+    return v;
+  } else {
+    const int warp = threadIdx.x >> 5, group = warp / kWarps;
+    __syncthreads();  // the previous call's readers are done
+    if ((threadIdx.x & 31) == 0) scratch[warp] = v;
+    __syncthreads();
+    float s = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kWarps; ++i) s += scratch[group * kWarps + i];
+    return s;
+  }
+}
+
+template <typename T, bool kRms, int kVec, int kWarps>
+__global__ void __launch_bounds__(kRegisterBlockThreads * (kWarps > 4 ? kWarps / 4 : 1))
+    register_norm_kernel(const T* __restrict__ x, const T* __restrict__ w,
+                         const T* __restrict__ b, T* __restrict__ y, int64_t rows, int64_t n,
+                         float eps) {
+  constexpr int kIters = kRegisterFloats / kVec;
+  constexpr int kGroup = kWarps * 32;
+  using P = Pack<T, kVec>;
+  __shared__ float scratch[32];
+  const int rows_per_block = static_cast<int>(blockDim.x) / kGroup;
+  const int t = static_cast<int>(threadIdx.x) % kGroup;
+  const int64_t packs = n / kVec;
+  for (int64_t base = int64_t{blockIdx.x} * rows_per_block; base < rows;
+       base += int64_t{gridDim.x} * rows_per_block) {  // uniform across the block
+    const int64_t row = base + static_cast<int>(threadIdx.x) / kGroup;
+    const bool live = row < rows;  // dead groups still join the block's reductions
+    const P* src = reinterpret_cast<const P*>(x + (live ? row : 0) * n);
+    float v[kIters][kVec];
+    // 1. Load; the mean (layer_norm).
+    float s = 0.0f;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t p = int64_t{it} * kGroup + t;
+      if (live && p < packs) {
+        const P pack = src[p];
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) {
+          v[it][j] = load_acc(pack.v[j]);
+          s += v[it][j];
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) v[it][j] = 0.0f;
+      }
+    }
+    float mean = 0.0f;
+    if constexpr (!kRms) mean = row_group_sum<kWarps>(s, scratch) / static_cast<float>(n);
+    // 2. The sum of squared deviations around the mean (packs past the row add nothing).
+    float q = 0.0f;
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      if (int64_t{it} * kGroup + t < packs) {
+#pragma unroll
+        for (int j = 0; j < kVec; ++j) {
+          const float d = v[it][j] - mean;
+          q += d * d;
+        }
+      }
+    }
+    q = row_group_sum<kWarps>(q, scratch);
+    const float inv = 1.0f / sqrtf(q / static_cast<float>(n) + eps);
+    if (!live) continue;  // no reductions follow in this iteration
+    // 3. Normalise, weight, bias; round once; store.
+    const P* wp = reinterpret_cast<const P*>(w);
+    const P* bp = reinterpret_cast<const P*>(b);
+    P* dst = reinterpret_cast<P*>(y + row * n);
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int64_t p = int64_t{it} * kGroup + t;
+      if (p >= packs) continue;
+      P out, wv, bv;
+      if (w != nullptr) wv = wp[p];
+      if (b != nullptr) bv = bp[p];
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) {
+        float r = __fmul_rn(__fsub_rn(v[it][j], mean), inv);
+        if (w != nullptr) r = __fmul_rn(r, load_acc(wv.v[j]));
+        if (b != nullptr) r = __fadd_rn(r, load_acc(bv.v[j]));
+        out.v[j] = from_float<T>(r);
+      }
+      dst[p] = out;
     }
   }
 }
@@ -188,6 +305,57 @@ Status param_ptr(std::string_view op, const KernelArgs& args, size_t i, int64_t 
   return ok_status();
 }
 
+// Launches register_norm_kernel with kVec elements a pack and the fewest warps per row (1, 2, 4 or
+// 8) whose registers hold the row; false when even 8 do not (the caller runs the block kernel).
+template <typename T, bool kRms, int kVec>
+bool launch_register_norm_vec(const T* x, const T* w, const T* b, T* y, int64_t rows, int64_t n,
+                              float eps, cudaStream_t stream) {
+  const int64_t packs = n / kVec;
+  constexpr int64_t kPacksPerThread = kRegisterFloats / kVec;
+  auto launch = [&](auto warps_tag) {
+    constexpr int kWarps = decltype(warps_tag)::value;
+    const int threads = std::max(kRegisterBlockThreads, kWarps * 32);
+    const int64_t rows_per_block = threads / (kWarps * 32);
+    const unsigned blocks =
+        static_cast<unsigned>(std::min(ceil_div(rows, rows_per_block), kMaxGridX));
+    register_norm_kernel<T, kRms, kVec, kWarps><<<blocks, threads, 0, stream>>>(x, w, b, y, rows,
+                                                                                n, eps);
+  };
+  if (packs <= 32 * kPacksPerThread) {
+    launch(std::integral_constant<int, 1>{});
+  } else if (packs <= 64 * kPacksPerThread) {
+    launch(std::integral_constant<int, 2>{});
+  } else if (packs <= 128 * kPacksPerThread) {
+    launch(std::integral_constant<int, 4>{});
+  } else if (packs <= 256 * kPacksPerThread) {
+    launch(std::integral_constant<int, 8>{});
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The register kernel for rows it can hold (n <= 8 warps * 32 threads * kRegisterFloats = 8192):
+// 16-byte packs when n and every pointer allow, else single elements. False: not launched (the row
+// is too long for registers).
+template <typename T>
+Expected<bool> launch_register_norm(const T* x, const T* w, const T* b, T* y, int64_t rows,
+                                    int64_t n, float eps, bool rms, cudaStream_t stream) {
+  constexpr int kVec = 16 / sizeof(T);
+  auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  const bool vec = n % kVec == 0 && aligned(x) && aligned(y) && aligned(w) && aligned(b);
+  bool launched = false;
+  if (rms) {
+    launched = vec ? launch_register_norm_vec<T, true, kVec>(x, w, nullptr, y, rows, n, eps, stream)
+                   : launch_register_norm_vec<T, true, 1>(x, w, nullptr, y, rows, n, eps, stream);
+  } else {
+    launched = vec ? launch_register_norm_vec<T, false, kVec>(x, w, b, y, rows, n, eps, stream)
+                   : launch_register_norm_vec<T, false, 1>(x, w, b, y, rows, n, eps, stream);
+  }
+  if (launched) KILN_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  return launched;
+}
+
 Status trailing_norm_run(std::string_view op, const KernelArgs& args, bool rms) {
   KILN_RETURN_IF_ERROR(check_norm_args(op, args, rms ? 2 : 3));
   const TensorView& x = args.inputs[0];
@@ -209,6 +377,10 @@ Status trailing_norm_run(std::string_view op, const KernelArgs& args, bool rms) 
     if (rows == 0) return ok_status();
     const T* xp = static_cast<const T*>(x.data);
     T* yp = static_cast<T*>(args.outputs[0].data);
+    Expected<bool> in_registers = launch_register_norm<T>(xp, w, b, yp, rows, n, eps, rms,
+                                                          stream_of(args));
+    if (!in_registers.ok()) return in_registers.status();
+    if (*in_registers) return ok_status();
     const unsigned blocks = static_cast<unsigned>(std::min(rows, kMaxGridX));
     const int threads = block_threads_for(n, 1024);
     if (rms) {
@@ -301,9 +473,9 @@ Status batch_norm_entry(const KernelArgs& args) {
 const Kernel kNormKernels[] = {
     {"cuda.batch_norm", OpKind::kBatchNorm, DeviceKind::kCuda, 1, &norm_accepts,
      &batch_norm_entry},
-    {"cuda.layer_norm", OpKind::kLayerNorm, DeviceKind::kCuda, 1, &norm_accepts,
+    {"cuda.layer_norm", OpKind::kLayerNorm, DeviceKind::kCuda, 2, &norm_accepts,
      &layer_norm_entry},
-    {"cuda.rms_norm", OpKind::kRmsNorm, DeviceKind::kCuda, 1, &norm_accepts, &rms_norm_entry},
+    {"cuda.rms_norm", OpKind::kRmsNorm, DeviceKind::kCuda, 2, &norm_accepts, &rms_norm_entry},
     {"cuda.group_norm", OpKind::kGroupNorm, DeviceKind::kCuda, 1, &norm_accepts,
      &group_norm_entry},
 };

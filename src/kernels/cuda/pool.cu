@@ -10,7 +10,11 @@
 // size 1), as in the reference. f32, f16 and bf16.
 //
 // max_pool and avg_pool with channels_last take x [*lead, *spatial, C] and write
-// [*lead, *spatial', C]: the same windows, read with a stride of C.
+// [*lead, *spatial', C]: the same windows, read with a stride of C. When every index fits in 32
+// bits (the common case) they run a faster kernel: one thread per V consecutive channels of an
+// output position (channels innermost, so a warp reads and writes consecutive memory), V = 16
+// bytes' worth when C is a multiple of it and both buffers are 16-byte aligned, else V = 1, with
+// 32-bit index arithmetic. The 64-bit kernels stay for anything larger.
 //
 // Deliberately not here: the indices output of max_pool, channels-last adaptive pools, and
 // splitting large windows (global pooling of big planes) over a warp.
@@ -140,6 +144,110 @@ __global__ void avg_pool_kernel(const T* __restrict__ x, T* __restrict__ y, int6
                             : p.count_include_pad ? padded_count
                                                   : real_count;
     y[e] = store_as<T>(static_cast<float>(sum / static_cast<double>(divisor)));
+  }
+}
+
+// ---- Channels-last fast path: 32-bit indices, V channels per thread ----------------------------
+
+// The geometry in 32 bits (the host checks that every index fits), channels counted in packs.
+struct ClParams {
+  int32_t in[3], out[3], k[3], stride[3], pad[3], dil[3];
+  uint32_t packs;  // channels / V
+  bool count_include_pad;
+  int64_t divisor;  // divisor_override, or 0
+};
+
+// V elements moved as one load or store (16 bytes for V = 16 / sizeof(T)).
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+// Thread e owns pack e of y, viewed as [outer, out0, out1, out2, packs]; its window reads packs of
+// x [outer, in0, in1, in2, packs] at the same pack index. Per channel, the taps and their order
+// are the generic kernels' (and the reference's), so results are bit-identical to them.
+template <typename T, int V, bool kMax>
+__global__ void pool_cl_kernel(const Pack<T, V>* __restrict__ x, Pack<T, V>* __restrict__ y,
+                               uint32_t total, ClParams p) {
+  const uint32_t step = gridDim.x * blockDim.x;
+  for (uint32_t e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += step) {
+    uint32_t t = e;
+    const uint32_t c = t % p.packs;
+    t /= p.packs;
+    int32_t o[3];
+    o[2] = static_cast<int32_t>(t % static_cast<uint32_t>(p.out[2]));
+    t /= static_cast<uint32_t>(p.out[2]);
+    o[1] = static_cast<int32_t>(t % static_cast<uint32_t>(p.out[1]));
+    t /= static_cast<uint32_t>(p.out[1]);
+    o[0] = static_cast<int32_t>(t % static_cast<uint32_t>(p.out[0]));
+    t /= static_cast<uint32_t>(p.out[0]);
+    const Pack<T, V>* xp =
+        x + t * static_cast<uint32_t>(p.in[0] * p.in[1] * p.in[2]) * p.packs + c;
+    Pack<T, V> r;
+    if constexpr (kMax) {
+      float best[V];
+#pragma unroll
+      for (int v = 0; v < V; ++v) best[v] = -INFINITY;
+      for (int32_t kd = 0; kd < p.k[0]; ++kd) {
+        const int32_t id = o[0] * p.stride[0] - p.pad[0] + kd * p.dil[0];
+        if (id < 0 || id >= p.in[0]) continue;
+        for (int32_t kh = 0; kh < p.k[1]; ++kh) {
+          const int32_t ih = o[1] * p.stride[1] - p.pad[1] + kh * p.dil[1];
+          if (ih < 0 || ih >= p.in[1]) continue;
+          const uint32_t row = static_cast<uint32_t>((id * p.in[1] + ih) * p.in[2]);
+          for (int32_t kw = 0; kw < p.k[2]; ++kw) {
+            const int32_t iw = o[2] * p.stride[2] - p.pad[2] + kw * p.dil[2];
+            if (iw < 0 || iw >= p.in[2]) continue;
+            const Pack<T, V> in = xp[(row + static_cast<uint32_t>(iw)) * p.packs];
+#pragma unroll
+            for (int v = 0; v < V; ++v) {
+              const float f = to_float(in.v[v]);
+              if (f > best[v] || isnan(f)) best[v] = f;  // NaN, once seen, stays
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int v = 0; v < V; ++v) r.v[v] = store_as<T>(best[v]);
+    } else {
+      int32_t lo[3], hi[3];
+      int64_t padded_count = 1, real_count = 1;
+#pragma unroll
+      for (int d = 0; d < 3; ++d) {
+        const int32_t start = o[d] * p.stride[d] - p.pad[d];
+        const int32_t stop = min(start + p.k[d], p.in[d] + p.pad[d]);
+        padded_count *= stop - start;
+        lo[d] = max(start, 0);
+        hi[d] = min(stop, p.in[d]);
+        real_count *= max(0, hi[d] - lo[d]);
+      }
+      if (real_count == 0) {
+#pragma unroll
+        for (int v = 0; v < V; ++v) r.v[v] = store_as<T>(0.0f);
+      } else {
+        double sum[V];
+#pragma unroll
+        for (int v = 0; v < V; ++v) sum[v] = 0;
+        for (int32_t id = lo[0]; id < hi[0]; ++id) {
+          for (int32_t ih = lo[1]; ih < hi[1]; ++ih) {
+            const uint32_t row = static_cast<uint32_t>((id * p.in[1] + ih) * p.in[2]);
+            for (int32_t iw = lo[2]; iw < hi[2]; ++iw) {
+              const Pack<T, V> in = xp[(row + static_cast<uint32_t>(iw)) * p.packs];
+#pragma unroll
+              for (int v = 0; v < V; ++v) sum[v] += static_cast<double>(to_float(in.v[v]));
+            }
+          }
+        }
+        const int64_t divisor = p.divisor != 0          ? p.divisor
+                                : p.count_include_pad ? padded_count
+                                                      : real_count;
+#pragma unroll
+        for (int v = 0; v < V; ++v) {
+          r.v[v] = store_as<T>(static_cast<float>(sum[v] / static_cast<double>(divisor)));
+        }
+      }
+    }
+    y[e] = r;
   }
 }
 
@@ -289,6 +397,48 @@ Status read_windows(std::string_view op, const PoolAttrs& at, bool use_dilation,
 
 enum class PoolKind { kMax, kAvg, kAdaptiveAvg, kAdaptiveMax };
 
+// The channels-last geometry in 32 bits, or false when some index could overflow them: both
+// tensors under 2^31 elements, and every window coordinate o * stride - pad + k * dil (and the
+// window ends of avg_pool) within +-2^30.
+bool cl_params(const PoolParams& p, int64_t x_numel, int64_t y_numel, ClParams& q) {
+  constexpr int64_t kLimit = int64_t{1} << 30;
+  if (x_numel >= 2 * kLimit || y_numel >= 2 * kLimit) return false;
+  for (int d = 0; d < 3; ++d) {
+    const int64_t reach = p.out[d] * p.stride[d] + p.k[d] * p.dil[d] + p.in[d] + 2 * p.pad[d];
+    if (p.out[d] < 0 || p.stride[d] < 0 || p.k[d] < 0 || p.dil[d] < 0 || p.pad[d] < 0 ||
+        reach >= kLimit) {
+      return false;
+    }
+    q.in[d] = static_cast<int32_t>(p.in[d]);
+    q.out[d] = static_cast<int32_t>(p.out[d]);
+    q.k[d] = static_cast<int32_t>(p.k[d]);
+    q.stride[d] = static_cast<int32_t>(p.stride[d]);
+    q.pad[d] = static_cast<int32_t>(p.pad[d]);
+    q.dil[d] = static_cast<int32_t>(p.dil[d]);
+  }
+  q.count_include_pad = p.count_include_pad;
+  q.divisor = p.divisor;
+  return true;
+}
+
+template <typename T, int V>
+void launch_cl(bool max, const void* x, void* y, int64_t y_numel, ClParams q,
+               cudaStream_t stream) {
+  q.packs /= V;
+  const int64_t total = y_numel / V;
+  const unsigned blocks =
+      static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks));
+  const auto* xp = static_cast<const Pack<T, V>*>(x);
+  auto* yp = static_cast<Pack<T, V>*>(y);
+  if (max) {
+    pool_cl_kernel<T, V, true>
+        <<<blocks, kThreads, 0, stream>>>(xp, yp, static_cast<uint32_t>(total), q);
+  } else {
+    pool_cl_kernel<T, V, false>
+        <<<blocks, kThreads, 0, stream>>>(xp, yp, static_cast<uint32_t>(total), q);
+  }
+}
+
 Status launch_pool(std::string_view op, PoolKind kind, const KernelArgs& args,
                    const PoolParams& p) {
   const TensorView& x = args.inputs[0];
@@ -302,6 +452,20 @@ Status launch_pool(std::string_view op, PoolKind kind, const KernelArgs& args,
     using T = typename decltype(tag)::type;
     const T* xp = static_cast<const T*>(x.data);
     T* yp = static_cast<T*>(y.data);
+    ClParams q{};
+    if (p.channels_last && (kind == PoolKind::kMax || kind == PoolKind::kAvg) && p.channels > 0 &&
+        cl_params(p, x.numel(), total, q)) {
+      constexpr int kVec = static_cast<int>(16 / sizeof(T));
+      q.packs = static_cast<uint32_t>(p.channels);
+      const bool vec = p.channels % kVec == 0 && reinterpret_cast<uintptr_t>(xp) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(yp) % 16 == 0;
+      if (vec) {
+        launch_cl<T, kVec>(kind == PoolKind::kMax, xp, yp, total, q, stream);
+      } else {
+        launch_cl<T, 1>(kind == PoolKind::kMax, xp, yp, total, q, stream);
+      }
+      return ok_status();
+    }
     switch (kind) {
       case PoolKind::kMax:
         max_pool_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, yp, total, p);

@@ -1,6 +1,8 @@
 // Reference kernel for attention (torch.nn.functional.scaled_dot_product_attention without
 // dropout): out = softmax(q @ k^T * scale + mask) @ v over the last two dims, leading dims
-// broadcast between q, k, v and the mask.
+// broadcast between q, k, v and the mask. With AttentionAttrs::bshd, q, k, v and the output are
+// [B, L, H, E] (rank 4) and are read and written through strides as if they were [B, H, L, E]; the
+// mask keeps its [B, H, L, S] meaning. Both layouts give bit-identical results.
 //
 // Semantics, as PyTorch's CPU kernels (flash and math backends) in the torch versions kiln targets:
 // - scale defaults to 1/sqrt(E);
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -29,6 +32,28 @@ namespace {
 using ref::shape_text;
 
 constexpr int64_t kRowBlock = 64;  // query rows per task
+
+// A tensor seen in the op's logical layout [..., L, E]: its dims and the element stride of each
+// in the row-major buffer. A bshd operand [B, L, H, E] is seen as [B, H, L, E] with strides
+// [L*H*E, E, H*E, 1].
+struct Operand {
+  ConcreteShape shape;
+  ConcreteShape strides;
+  int64_t rows() const { return shape[shape.size() - 2]; }
+  int64_t cols() const { return shape.back(); }
+  int64_t row_stride() const { return strides[strides.size() - 2]; }
+  ConcreteShape lead() const { return ConcreteShape(shape.begin(), shape.end() - 2); }
+};
+
+Operand logical(const ConcreteShape& shape, bool bshd) {
+  Operand o{shape, ConcreteShape(shape.size(), 1)};
+  for (size_t d = shape.size(); d-- > 1;) o.strides[d - 1] = o.strides[d] * shape[d];
+  if (bshd) {
+    std::swap(o.shape[1], o.shape[2]);
+    std::swap(o.strides[1], o.strides[2]);
+  }
+  return o;
+}
 
 // Broadcasts the leading (batch) dims of `shape` into `batch` (numpy rules).
 Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& batch,
@@ -47,20 +72,16 @@ Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& b
   return ok_status();
 }
 
-// Element offset of the matrix of batch element `bi` of a tensor whose leading dims `lead`
-// broadcast to `batch`, each matrix holding `matrix` elements.
-int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const ConcreteShape& lead,
-                     int64_t matrix) {
-  int64_t offset = 0, stride = matrix;
+// Element offset of the matrix of batch element `bi` of an operand whose leading dims broadcast
+// to `batch` (a size-1 dim adds nothing).
+int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const Operand& o) {
+  int64_t offset = 0;
+  const size_t lead = o.shape.size() - 2;
   for (size_t d = batch.size(); d-- > 0;) {
     const int64_t idx = bi % batch[d];
     bi /= batch[d];
-    const size_t off = batch.size() - d;
-    if (off <= lead.size()) {
-      const int64_t size = lead[lead.size() - off];
-      if (size != 1) offset += idx * stride;
-      stride *= size;
-    }
+    const size_t back = batch.size() - d;
+    if (back <= lead && o.shape[lead - back] != 1) offset += idx * o.strides[lead - back];
   }
   return offset;
 }
@@ -68,7 +89,9 @@ int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const ConcreteShape
 }  // namespace
 
 Status ref_kernel_Attention(const KernelArgs& args) {
-  // 1. Shapes: q[..., L, E], k[..., S, E], v[..., S, Ev], mask[..., L|1, S|1]? -> out[..., L, Ev].
+  // 1. Shapes: q[..., L, E], k[..., S, E], v[..., S, Ev], mask[..., L|1, S|1]? -> out[..., L, Ev],
+  //    or with bshd q[B, L, H, E], k[B, S, H, E], v[B, S, H, Ev] -> out[B, L, H, Ev], seen as the
+  //    former through strides.
   if (args.inputs.size() < 3 || args.inputs.size() > 4 || args.outputs.size() != 1) {
     return invalid_argument("attention: expected 3 or 4 inputs and 1 output, got ",
                             args.inputs.size(), " and ", args.outputs.size());
@@ -85,25 +108,34 @@ Status ref_kernel_Attention(const KernelArgs& args) {
     return invalid_argument("attention: q, k and v need rank >= 2, got q", shape_text(q.shape),
                             ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
-  const int64_t l = q.shape[q.shape.size() - 2], e = q.shape.back();
-  const int64_t s = k.shape[k.shape.size() - 2], ev = v.shape.back();
-  if (k.shape.back() != e || v.shape[v.shape.size() - 2] != s) {
-    return invalid_argument("attention: expected q[..., L, E], k[..., S, E], v[..., S, Ev], got q",
+  if (at.bshd && (q.shape.size() != 4 || k.shape.size() != 4 || v.shape.size() != 4 ||
+                  out.shape.size() != 4)) {
+    return invalid_argument("attention: bshd takes rank-4 q, k, v and output, got q",
                             shape_text(q.shape), ", k", shape_text(k.shape), ", v",
-                            shape_text(v.shape));
+                            shape_text(v.shape), ", output", shape_text(out.shape));
+  }
+  const Operand lq = logical(q.shape, at.bshd), lk = logical(k.shape, at.bshd),
+                lv = logical(v.shape, at.bshd);
+  const int64_t l = lq.rows(), e = lq.cols();
+  const int64_t s = lk.rows(), ev = lv.cols();
+  if (lk.cols() != e || lv.rows() != s) {
+    return invalid_argument("attention: expected q[..., L, E], k[..., S, E], v[..., S, Ev]",
+                            at.bshd ? " (as [B, L, H, *])" : "", ", got q", shape_text(q.shape),
+                            ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
   ConcreteShape batch;
-  KILN_RETURN_IF_ERROR(broadcast_batch(q.shape, 2, batch, "q"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(k.shape, 2, batch, "k"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(v.shape, 2, batch, "v"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lq.shape, 2, batch, "q"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lk.shape, 2, batch, "k"));
+  KILN_RETURN_IF_ERROR(broadcast_batch(lv.shape, 2, batch, "v"));
   ConcreteShape expected = batch;
   expected.push_back(l);
   expected.push_back(ev);
+  if (at.bshd) std::swap(expected[1], expected[2]);
   if (out.shape != expected) {
     return invalid_argument("attention: output", shape_text(out.shape), ", expected",
                             shape_text(expected));
   }
-  ConcreteShape mask_lead;
+  Operand lm;  // the mask, rank >= 2
   int64_t mask_l = 1, mask_s = 1;
   if (mask != nullptr) {
     if (mask->dtype != DType::kBool && !ref::is_float_compute_dtype(mask->dtype)) {
@@ -114,7 +146,7 @@ Status ref_kernel_Attention(const KernelArgs& args) {
     while (ms.size() < 2) ms.insert(ms.begin(), 1);
     mask_l = ms[ms.size() - 2];
     mask_s = ms.back();
-    mask_lead.assign(ms.begin(), ms.end() - 2);
+    lm = logical(ms, false);
     ConcreteShape check = batch;
     KILN_RETURN_IF_ERROR(broadcast_batch(ms, 2, check, "mask"));
     if ((mask_l != 1 && mask_l != l) || (mask_s != 1 && mask_s != s) || check != batch) {
@@ -140,9 +172,7 @@ Status ref_kernel_Attention(const KernelArgs& args) {
   const float scale = static_cast<float>(at.scale.has_value() ? *at.scale
                                          : e > 0              ? 1.0 / std::sqrt(double(e))
                                                               : 1.0);
-  const ConcreteShape q_lead(q.shape.begin(), q.shape.end() - 2);
-  const ConcreteShape k_lead(k.shape.begin(), k.shape.end() - 2);
-  const ConcreteShape v_lead(v.shape.begin(), v.shape.end() - 2);
+  const Operand lo = logical(out.shape, at.bshd);
   const int64_t batches = concrete_numel(batch);
   const int64_t blocks = (l + kRowBlock - 1) / kRowBlock;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -151,12 +181,13 @@ Status ref_kernel_Attention(const KernelArgs& args) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t bi = t / blocks, i0 = (t % blocks) * kRowBlock;
       const int64_t rows = std::min(kRowBlock, l - i0);
-      const float* qb = fq.data() + batch_offset(bi, batch, q_lead, l * e) + i0 * e;
-      const float* kb = fk.data() + batch_offset(bi, batch, k_lead, s * e);
-      const float* vb = fv.data() + batch_offset(bi, batch, v_lead, s * ev);
-      const int64_t mb = mask ? batch_offset(bi, batch, mask_lead, mask_l * mask_s) : 0;
+      const float* qb = fq.data() + batch_offset(bi, batch, lq) + i0 * lq.row_stride();
+      const float* kb = fk.data() + batch_offset(bi, batch, lk);
+      const float* vb = fv.data() + batch_offset(bi, batch, lv);
+      const int64_t mb = mask ? batch_offset(bi, batch, lm) : 0;
       // scores[i, j] = (q[i] . k[j]) * scale + mask
-      ref::gemm_f32(rows, s, e, {qb, e, 1}, {kb, 1, e}, scores.data(), s, false);
+      ref::gemm_f32(rows, s, e, {qb, lq.row_stride(), 1}, {kb, 1, lk.row_stride()}, scores.data(),
+                    s, false);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = i0 + r;
         float* row = scores.data() + r * s;
@@ -186,8 +217,9 @@ Status ref_kernel_Attention(const KernelArgs& args) {
         const float inv = static_cast<float>(1.0 / sum);
         for (int64_t j = 0; j < s; ++j) row[j] *= inv;
       }
-      ref::gemm_f32(rows, ev, s, {scores.data(), s, 1}, {vb, ev, 1}, fo.data() + (bi * l + i0) * ev,
-                    ev, false);
+      float* ob = fo.data() + batch_offset(bi, batch, lo) + i0 * lo.row_stride();
+      ref::gemm_f32(rows, ev, s, {scores.data(), s, 1}, {vb, lv.row_stride(), 1}, ob,
+                    lo.row_stride(), false);
     }
   };
   parallel_for(batches * blocks, 1, body);

@@ -60,7 +60,7 @@ ConvTransposeAttrs stride:i64 list padding:i64 list output_padding:i64 list dila
 BatchNormAttrs eps:f64
 NormAttrs axis:i64 eps:f64
 GroupNormAttrs groups:i64 eps:f64
-AttentionAttrs is_causal:bool scale:optional f64
+AttentionAttrs is_causal:bool scale:optional f64 bshd:bool
 PoolAttrs kernel:i64 list stride:i64 list padding:i64 list dilation:i64 list ceil_mode:bool count_include_pad:bool divisor_override:optional i64 channels_last:bool
 AdaptivePoolAttrs output_size:i64 list
 ResizeAttrs mode:enum{nearest,bilinear,} align_corners:bool size:shape scales:f64 list

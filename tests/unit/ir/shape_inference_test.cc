@@ -442,6 +442,29 @@ TEST(ShapeInferenceTest, Attention) {
             std::string::npos);
 }
 
+TEST(ShapeInferenceTest, AttentionBshd) {
+  const AttentionAttrs bshd{false, std::nullopt, true};
+  TensorType q = T(DType::kF16, {s0, s1, 12, 64});
+  TensorType k = T(DType::kF16, {s0, 77, 12, 64});
+  TensorType v = T(DType::kF16, {s0, 77, 12, 80});
+  TensorType padding = T(DType::kF16, {s0, 1, 1, 77});  // [B, H, Lq, Lk] as in either layout
+  EXPECT_EQ(infer(OpKind::kAttention, bshd, {&q, &k, &v}), "f16[s0, s1, 12, 80]");
+  EXPECT_EQ(infer(OpKind::kAttention, bshd, {&q, &k, &v, &padding}), "f16[s0, s1, 12, 80]");
+  TensorType per_head = T(DType::kBool, {12, s1, 77});
+  EXPECT_EQ(infer(OpKind::kAttention, bshd, {&q, &k, &v, &per_head}), "f16[s0, s1, 12, 80]");
+  TensorType seq_first = T(DType::kBool, {5, 12, 77});  // [Lq, H, Lk] is not a valid mask
+  EXPECT_NE(error_of(OpKind::kAttention, bshd, {&q, &k, &v, &seq_first}).find("does not broadcast"),
+            std::string::npos);
+  TensorType v_short = T(DType::kF16, {s0, 76, 12, 80});
+  EXPECT_NE(error_of(OpKind::kAttention, bshd, {&q, &k, &v_short}).find("sequence length (dim 1)"),
+            std::string::npos);
+  TensorType k_heads = T(DType::kF16, {s0, 77, 6, 64});
+  EXPECT_NE(error_of(OpKind::kAttention, bshd, {&q, &k_heads, &v}), "");
+  TensorType q3 = T(DType::kF16, {s0, s1, 64});
+  EXPECT_EQ(error_of(OpKind::kAttention, bshd, {&q3, &q3, &q3}),
+            "attention: query must have rank 4, got f16[s0, s1, 64]");
+}
+
 PoolAttrs pool(std::vector<int64_t> kernel, std::vector<int64_t> stride,
                std::vector<int64_t> padding, std::vector<int64_t> dilation,
                bool ceil_mode = false) {

@@ -3,6 +3,7 @@
 // and broadcast leading dims. Fully masked rows give zeros (PyTorch's _safe_softmax).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -195,6 +196,73 @@ TEST(AttentionKernelTest, HalfPrecision) {
   Tensor additive = random_tensor(DType::kBF16, {4, 6}, 23, -1, 0);
   check_attention(DType::kBF16, {2, 4, 16}, {2, 6, 16}, {2, 6, 8}, {2}, &additive, true,
                   std::nullopt, 24);
+}
+
+// `t` (rank 4) with dims 1 and 2 swapped, element bytes copied as they are.
+Tensor swap_dims_1_2(const Tensor& t) {
+  Tensor out(t.dtype, {t.shape[0], t.shape[2], t.shape[1], t.shape[3]});
+  const size_t es = dtype_size(t.dtype);
+  const int64_t d1 = t.shape[1], d2 = t.shape[2], d3 = t.shape[3];
+  for (int64_t a = 0; a < t.shape[0]; ++a) {
+    for (int64_t i = 0; i < d1; ++i) {
+      for (int64_t j = 0; j < d2; ++j) {
+        const size_t from = static_cast<size_t>(((a * d1 + i) * d2 + j) * d3) * es;
+        const size_t to = static_cast<size_t>(((a * d2 + j) * d1 + i) * d3) * es;
+        std::memcpy(out.bytes.data() + to, t.bytes.data() + from, static_cast<size_t>(d3) * es);
+      }
+    }
+  }
+  return out;
+}
+
+// bshd=true on [B, L, H, E] data gives exactly the bhsd result, permuted: the same arithmetic in
+// the same order, only read and written through other strides.
+void check_bshd(DType dt, ConcreteShape qs, ConcreteShape ks, ConcreteShape vs, const Tensor* mask,
+                bool causal, std::optional<double> scale, uint32_t seed) {
+  Tensor q = random_tensor(dt, qs, seed, -2, 2), k = random_tensor(dt, ks, seed + 1, -2, 2);
+  Tensor v = random_tensor(dt, vs, seed + 2);
+  Tensor out(dt, {qs[0], qs[1], qs[2], vs[3]});
+  out.poison();
+  std::vector<const Tensor*> in = {&q, &k, &v};
+  if (mask) in.push_back(mask);
+  Status st = run_kernel(ref_kernel_Attention,
+                         make_node(OpKind::kAttention, AttentionAttrs{causal, scale}), in, {&out});
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  const Tensor qt = swap_dims_1_2(q), kt = swap_dims_1_2(k), vt = swap_dims_1_2(v);
+  Tensor out_t(dt, {qs[0], qs[2], qs[1], vs[3]});
+  out_t.poison();
+  std::vector<const Tensor*> in_t = {&qt, &kt, &vt};
+  if (mask) in_t.push_back(mask);
+  st = run_kernel(ref_kernel_Attention,
+                  make_node(OpKind::kAttention, AttentionAttrs{causal, scale, true}), in_t,
+                  {&out_t});
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(swap_dims_1_2(out_t).bytes, out.bytes);
+}
+
+TEST(AttentionKernelTest, BshdEqualsPermutedBhsd) {
+  check_bshd(DType::kF32, {2, 3, 5, 8}, {2, 3, 7, 8}, {2, 3, 7, 6}, nullptr, false, std::nullopt,
+             30);
+  check_bshd(DType::kF32, {1, 2, 70, 16}, {1, 2, 90, 16}, {1, 2, 90, 16}, nullptr, true, 0.3, 31);
+  check_bshd(DType::kF16, {2, 2, 9, 64}, {2, 2, 4, 64}, {2, 2, 4, 64}, nullptr, true,
+             std::nullopt, 32);  // L > S
+  Tensor padding = random_tensor(DType::kBF16, {2, 1, 1, 7}, 33, -3, 0);
+  check_bshd(DType::kBF16, {2, 3, 5, 80}, {2, 3, 7, 80}, {2, 3, 7, 80}, &padding, false,
+             std::nullopt, 34);
+  Tensor keep = nn_test::random_bool_tensor({2, 3, 5, 7}, 35, 0.6);
+  check_bshd(DType::kF32, {2, 3, 5, 8}, {2, 3, 7, 8}, {2, 3, 7, 6}, &keep, false, std::nullopt,
+             36);  // a per-head mask, with fully masked rows likely
+}
+
+TEST(AttentionKernelTest, BshdBroadcastsBatchAndHeadsAndRejectsOtherRanks) {
+  // k and v shared across heads (H = 1 in [B, S, 1, E]) and across the batch.
+  check_bshd(DType::kF32, {2, 3, 4, 8}, {1, 1, 6, 8}, {2, 1, 6, 5}, nullptr, false, std::nullopt,
+             37);
+  Tensor q(DType::kF32, {2, 4, 8}), out(DType::kF32, {2, 4, 8});
+  const Node node = make_node(OpKind::kAttention, AttentionAttrs{false, std::nullopt, true});
+  const Status st = run_kernel(ref_kernel_Attention, node, {&q, &q, &q}, {&out});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("bshd"), std::string::npos);
 }
 
 TEST(AttentionKernelTest, RejectsMismatchedShapes) {

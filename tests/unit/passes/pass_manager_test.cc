@@ -57,12 +57,14 @@ TEST(PassManagerTest, RegistryHasEveryPassOnceAndTheDefaultPipelineResolves) {
     EXPECT_EQ(find_pass(p.name), &p);
   }
   EXPECT_EQ(names, (std::vector<std::string>{"dce", "fold-constants", "cse", "canonicalize",
-                                             "fold-batch-norm", "layout", "fuse-epilogues"}));
+                                             "fold-batch-norm", "layout",
+                                             "fold-attention-permutes", "fuse-epilogues"}));
   EXPECT_EQ(find_pass("no-such-pass"), nullptr);
   EXPECT_EQ(default_pipeline(),
             (std::vector<std::string>{"canonicalize", "fold-constants", "cse", "canonicalize",
                                       "fold-batch-norm", "dce", "layout", "fold-constants",
-                                      "canonicalize", "fuse-epilogues", "dce"}));
+                                      "canonicalize", "fold-attention-permutes", "canonicalize",
+                                      "fuse-epilogues", "dce"}));
 }
 
 TEST(PassManagerTest, PipelineGoldenTestRunsTheDefaultPipeline) {
@@ -179,18 +181,18 @@ TEST(PassManagerTest, DumpDirGetsTheInputEachPassAndTimings) {
 
   const std::filesystem::path out = dir.path() / "nested";
   for (const char* file : {"00-input.ir", "01-canonicalize.ir", "02-fold-constants.ir",
-                           "04-canonicalize.ir", "11-dce.ir", "timings.txt"}) {
+                           "04-canonicalize.ir", "13-dce.ir", "timings.txt"}) {
     EXPECT_TRUE(std::filesystem::exists(out / file)) << file;
   }
   EXPECT_FALSE(std::filesystem::exists(out / "03-cse.ir")) << "cse is disabled";
   PrintOptions elided;
   elided.elide_constants_over_bytes = 1024;
-  EXPECT_EQ(read_file(out / "11-dce.ir"), print_graph(g, elided));
-  EXPECT_NE(read_file(out / "11-dce.ir"), print_graph(g));
+  EXPECT_EQ(read_file(out / "13-dce.ir"), print_graph(g, elided));
+  EXPECT_NE(read_file(out / "13-dce.ir"), print_graph(g));
   std::string timings = read_file(out / "timings.txt");
   EXPECT_NE(timings.find("03 cse"), std::string::npos) << timings;
   EXPECT_NE(timings.find("disabled"), std::string::npos) << timings;
-  EXPECT_NE(timings.find("11 dce"), std::string::npos) << timings;
+  EXPECT_NE(timings.find("13 dce"), std::string::npos) << timings;
 }
 
 TEST(PassManagerTest, OptionsComeFromTheDebugEnvironment) {

@@ -173,5 +173,30 @@ TEST(MemoryPlanTest, LargestValueIsPlacedFirst) {
   EXPECT_EQ(plan.offsets[small2], 10240 + 512);
 }
 
+TEST(MemoryPlanTest, AnAliasSharesItsRootsBytesAndKeepsItAlive) {
+  // x -> a -> r (a view of a) -> b -> c(r, b): a's bytes must live until c reads r, so b may not
+  // take them; r gets a's offset and no bytes of its own.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId r = w.add_node({a});
+  ValueId b = w.add_node({r});
+  ValueId c = w.add_node({r, b});
+  w.g.outputs = {c};
+  std::vector<int64_t> bytes(w.g.values.size(), 1000);
+  std::vector<ValueId> alias(w.g.values.size(), kNoValue);
+  alias[r] = a;
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan =
+      plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()), alias);
+  EXPECT_EQ(plan.offsets[r], plan.offsets[a]);
+  EXPECT_NE(plan.offsets[b], plan.offsets[a]);
+  EXPECT_NE(plan.offsets[c], plan.offsets[a]);
+  EXPECT_EQ(plan.sum_bytes, 3000);  // a, b, c
+  // Without the alias, a dies at r's node and b reuses its bytes.
+  MemoryPlan plain = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  EXPECT_EQ(plain.offsets[b], plain.offsets[a]);
+}
+
 }  // namespace
 }  // namespace kiln
