@@ -81,16 +81,14 @@ struct ExecutionPlan {
   // Per value: the value whose bytes it is (a reshape's output is its input's bytes, and the reshape
   // launches nothing), or kNoValue.
   std::vector<ValueId> alias_of;
-  // Kernel scratch (Kernel::workspace_bytes, the largest any node needs), shared by all nodes since
-  // they run one after another: at this arena offset, after the activations. `run_bytes` is what a
-  // run without staging needs: activations and scratch.
-  int64_t workspace_offset = 0;
-  int64_t workspace_bytes = 0;
+  // Per node: the scratch its kernel asked for (Kernel::workspace_bytes), placed in the arena like
+  // a value that lives while the node runs (memory.scratch_offsets).
+  std::vector<int64_t> scratch_bytes;
+  // The arena a run needs: activations, scratch and staging.
   int64_t run_bytes = 0;
-  // CUDA graph replay reads inputs from fixed addresses: one staging buffer per graph input at
-  // these arena offsets, after the kernel scratch. `staged_bytes` covers all three.
+  // With CUDA graphs, replay reads inputs from fixed addresses: one staging buffer per graph input,
+  // at these arena offsets, planned like values that live until their last reader; empty otherwise.
   std::vector<int64_t> staging_offsets;
-  int64_t staged_bytes = 0;
 };
 
 struct ExecutionContextOptions {

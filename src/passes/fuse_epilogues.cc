@@ -10,11 +10,6 @@
 // the order stays topological even when r is defined after the conv; the old node stays, unused,
 // for dce. One sweep in order fuses whole chains (conv -> add -> relu). It does not fuse bias
 // adds, scales, other activations, or residuals into linear (LinearAttrs has none).
-// On CUDA it does not fuse residual adds (yet): cuDNN's fused conv+bias+add graphs gave
-// nondeterministically wrong ResNet-50 bs32 outputs on H200 and H100 (2026-11-27; correct under
-// CUDA_LAUNCH_BLOCKING=1 and compute-sanitizer, correct at bs 2, correct with only bias and
-// activation fused), which points at an ordering problem inside cuDNN's fused engines that is
-// not understood yet. The add and its relu then run as elementwise kernels.
 #include <optional>
 #include <vector>
 
@@ -49,14 +44,13 @@ bool has_residual(const Node& conv) {
 }
 
 // `producer` fused with its only user `user`, defining the user's outputs; or nothing.
-std::optional<Node> fuse(const Graph& g, const Node& producer, const Node& user,
-                         bool residuals) {
+std::optional<Node> fuse(const Graph& g, const Node& producer, const Node& user) {
   const ValueId y = producer.outputs[0];
   Node fused = producer;
   if (activation_field(fused) != Activation::kNone) return std::nullopt;
   if (std::optional<Activation> act = activation_of(user)) {
     activation_field(fused) = *act;
-  } else if (residuals && producer.op == OpKind::kConv && user.op == OpKind::kAdd &&
+  } else if (producer.op == OpKind::kConv && user.op == OpKind::kAdd &&
              !has_residual(producer)) {
     const ValueId r = user.inputs[0] == y ? user.inputs[1] : user.inputs[0];
     if (r == y || !(g.type(r) == g.type(y))) return std::nullopt;
@@ -71,7 +65,7 @@ std::optional<Node> fuse(const Graph& g, const Node& producer, const Node& user,
 
 }  // namespace
 
-Expected<bool> fuse_epilogues(Graph& g, const PassOptions& options) {
+Expected<bool> fuse_epilogues(Graph& g, const PassOptions& /*options*/) {
   // 1. Each value's live uses and its last live reader.
   const std::vector<bool> live = live_nodes(g);
   const std::vector<int32_t> uses = live_use_counts(g, live);
@@ -92,7 +86,7 @@ Expected<bool> fuse_epilogues(Graph& g, const PassOptions& options) {
     const ValueId y = n.outputs[0];
     if (uses[y] != 1 || user_of[y] < 0) continue;  // several uses, or a graph output
     std::optional<Node> fused =
-        fuse(g, n, g.nodes[user_of[y]], /*residuals=*/options.device != DeviceKind::kCuda);
+        fuse(g, n, g.nodes[user_of[y]]);
     if (!fused) continue;
     g.nodes[user_of[y]] = std::move(*fused);
     changed = true;

@@ -244,7 +244,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       KILN_CUDA_RETURN_IF_ERROR(
           cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(state.done_event), 0));
     }
-    const int64_t needed = graphed ? plan.staged_bytes : plan.run_bytes;
+    const int64_t needed = plan.run_bytes;
     if (state.arena_bytes < needed) {
       if (capturing) {
         return invalid_argument(

@@ -186,9 +186,10 @@ Status infer_concrete_types(const Graph& g, std::span<const ConcreteShape> input
   return ok_status();
 }
 
-// Step 3: the kernels' scratch for these shapes: the largest any node asks for.
+// Step 3: each node's kernel scratch for these shapes.
 Status plan_kernel_workspace(const Engine& engine, ExecutionPlan& plan) {
   const Graph& g = engine.graph();
+  plan.scratch_bytes.assign(g.nodes.size(), 0);
   std::vector<TensorView> node_inputs, node_outputs;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Kernel* k = engine.kernels()[i];
@@ -210,24 +211,29 @@ Status plan_kernel_workspace(const Engine& engine, ExecutionPlan& plan) {
       return out_of_range(runtime_node_context(g, i), ": kernel ", k->name, " asks for ", *bytes,
                           " bytes of scratch");
     }
-    plan.workspace_bytes = std::max(plan.workspace_bytes, static_cast<int64_t>(*bytes));
+    plan.scratch_bytes[i] = static_cast<int64_t>(*bytes);
   }
   return ok_status();
 }
 
-// Step 4: the arena. Inputs and constants live elsewhere; every other node output is placed, then
-// the kernel scratch, then (for CUDA graph replay) the staged inputs.
-Status plan_arena(const Graph& g, ExecutionPlan& plan) {
+// Step 4: the arena: every node output, each node's scratch, and, when `stage_inputs` (for CUDA
+// graph replay), the graph inputs; constants live elsewhere.
+Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
   std::vector<int64_t> bytes(g.values.size(), 0);
   // A bool array rather than std::vector<bool>, which has no contiguous storage to span.
   std::unique_ptr<bool[]> in_arena(new bool[g.values.size() + 1]());
+  auto place = [&](ValueId v) -> Status {
+    KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
+    KILN_ASSIGN_OR_RETURN(bytes[v], checked_bytes(v, shape, plan.types[v].dtype));
+    in_arena[v] = true;
+    return ok_status();
+  };
   for (const Node& n : g.nodes) {
     if (n.op == OpKind::kConstant) continue;
-    for (ValueId v : n.outputs) {
-      KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
-      KILN_ASSIGN_OR_RETURN(bytes[v], checked_bytes(v, shape, plan.types[v].dtype));
-      in_arena[v] = true;
-    }
+    for (ValueId v : n.outputs) KILN_RETURN_IF_ERROR(place(v));
+  }
+  if (stage_inputs) {
+    for (ValueId v : g.inputs) KILN_RETURN_IF_ERROR(place(v));
   }
   // A reshape's output is a view of its input's bytes (row-major order is unchanged).
   plan.alias_of.assign(g.values.size(), kNoValue);
@@ -237,23 +243,12 @@ Status plan_arena(const Graph& g, ExecutionPlan& plan) {
     plan.alias_of[n.outputs[0]] = plan.alias_of[in] != kNoValue ? plan.alias_of[in] : in;
   }
   plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()),
-                            plan.alias_of);
-  plan.workspace_offset = align_up(plan.memory.arena_bytes, kArenaAlignment);
-  int64_t end = plan.workspace_offset;
-  if (__builtin_add_overflow(end, align_up(plan.workspace_bytes, kArenaAlignment), &end)) {
-    return out_of_range("the kernels' scratch is too large");
+                            plan.alias_of, plan.scratch_bytes);
+  plan.run_bytes = plan.memory.arena_bytes;
+  plan.staging_offsets.clear();
+  if (stage_inputs) {
+    for (ValueId v : g.inputs) plan.staging_offsets.push_back(plan.memory.offsets[v]);
   }
-  plan.run_bytes = plan.workspace_bytes == 0 ? plan.memory.arena_bytes : end;
-  // Staging buffers for the graph inputs (used by CUDA graph replay only).
-  for (ValueId v : g.inputs) {
-    KILN_ASSIGN_OR_RETURN(ConcreteShape shape, to_concrete(plan.types[v].shape));
-    KILN_ASSIGN_OR_RETURN(int64_t size, checked_bytes(v, shape, plan.types[v].dtype));
-    plan.staging_offsets.push_back(end);
-    if (__builtin_add_overflow(end, align_up(size, kArenaAlignment), &end)) {
-      return out_of_range("the inputs are too large to stage");
-    }
-  }
-  plan.staged_bytes = end;
   return ok_status();
 }
 
@@ -294,9 +289,9 @@ Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
     for (ValueId v : n.inputs) node_inputs.push_back(v == kNoValue ? TensorView{} : values[v]);
     for (ValueId v : n.outputs) node_outputs.push_back(values[v]);
     KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs, stream};
-    if (plan.workspace_bytes != 0) {
-      args.workspace = base + plan.workspace_offset;
-      args.workspace_bytes = static_cast<size_t>(plan.workspace_bytes);
+    if (plan.scratch_bytes[i] != 0) {
+      args.workspace = base + plan.memory.scratch_offsets[i];
+      args.workspace_bytes = static_cast<size_t>(plan.scratch_bytes[i]);
     }
     Status s = kernels[i]->run(args);
     if (s.ok() && after_node != nullptr) s = (*after_node)(i);
@@ -340,7 +335,7 @@ Expected<const ExecutionPlan*> ExecutionContext::plan_for(std::span<const Concre
     plan->shapes.push_back(std::move(shape));
   }
   KILN_RETURN_IF_ERROR(plan_kernel_workspace(*engine_, *plan));
-  KILN_RETURN_IF_ERROR(plan_arena(g, *plan));
+  KILN_RETURN_IF_ERROR(plan_arena(g, use_cuda_graphs_, *plan));
   const ExecutionPlan* result = plan.get();
   plans_.emplace(std::move(key), std::move(plan));
   return result;

@@ -3,7 +3,7 @@
 // already-placed values whose lifetimes overlap its own, at an aligned offset.
 //
 // Aliases (a reshape's output shares its input's bytes) take their root's offset and extend its
-// lifetime. Deliberately not here: in-place reuse of an input's buffer by its reader, and anything
+// lifetime. A node's scratch is one more item, live during that node only. Deliberately not here: in-place reuse of an input's buffer by its reader, and anything
 // about devices. The plan is a pure function of the graph, the sizes and which values take part.
 #include "kiln/runtime/memory_plan.h"
 
@@ -30,10 +30,12 @@ bool overlaps(const Interval& a, const Interval& b) {
 }  // namespace
 
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
-                       std::span<const bool> in_arena, std::span<const ValueId> alias_of) {
+                       std::span<const bool> in_arena, std::span<const ValueId> alias_of,
+                       std::span<const int64_t> scratch_bytes) {
   const size_t num_values = g.values.size();
   MemoryPlan plan;
   plan.offsets.assign(num_values, -1);
+  plan.scratch_offsets.assign(g.nodes.size(), -1);
 
   // 1. Live intervals. A value is live from its defining node to its last reader; a value nobody
   //    reads still occupies its bytes while its node runs.
@@ -62,8 +64,14 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
   for (ValueId v : g.outputs) {
     if (v >= 0 && static_cast<size_t>(v) < num_values) live[v].last = end;
   }
+  for (ValueId v : g.inputs) {  // a graph input: from the start to its last reader
+    if (v >= 0 && static_cast<size_t>(v) < num_values && !defined[v]) {
+      live[v].first = 0;
+      defined[v] = true;
+    }
+  }
   for (size_t v = 0; v < num_values; ++v) {
-    if (!defined[v]) live[v] = Interval{0, end};  // not defined by a node: live throughout
+    if (!defined[v]) live[v] = Interval{0, end};  // defined nowhere: live throughout
   }
   for (size_t v = 0; v < num_values; ++v) {  // an alias keeps its root alive
     const ValueId r = root_of(v);
@@ -72,13 +80,24 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
     }
   }
 
-  // 2. Largest first; ties by first use, then id, so the plan is deterministic.
+  // 2. The items: placed values, then node scratch (item num_values + i is node i's), each with
+  //    its size and interval. Largest first; ties by first use, then item, so the plan is
+  //    deterministic.
+  std::vector<int64_t> item_bytes(value_bytes.begin(), value_bytes.end());
+  item_bytes.resize(num_values, 0);
   std::vector<size_t> order;
   for (size_t v = 0; v < num_values; ++v) {
     if (placed(v)) order.push_back(v);
   }
+  for (size_t i = 0; i < g.nodes.size() && i < scratch_bytes.size(); ++i) {
+    if (scratch_bytes[i] <= 0) continue;
+    order.push_back(item_bytes.size());
+    item_bytes.push_back(scratch_bytes[i]);
+    live.push_back(Interval{static_cast<int64_t>(i), static_cast<int64_t>(i)});
+  }
+  std::vector<int64_t> item_offsets(item_bytes.size(), -1);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (value_bytes[a] != value_bytes[b]) return value_bytes[a] > value_bytes[b];
+    if (item_bytes[a] != item_bytes[b]) return item_bytes[a] > item_bytes[b];
     if (live[a].first != live[b].first) return live[a].first < live[b].first;
     return a < b;
   });
@@ -87,11 +106,11 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
   //    lowest such gap on ties), or after the highest of them.
   std::vector<size_t> done;
   for (size_t v : order) {
-    const int64_t size = std::max<int64_t>(value_bytes[v], 0);
-    std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of conflicting values
+    const int64_t size = std::max<int64_t>(item_bytes[v], 0);
+    std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of conflicting items
     for (size_t u : done) {
       if (overlaps(live[u], live[v])) {
-        busy.emplace_back(plan.offsets[u], plan.offsets[u] + std::max<int64_t>(value_bytes[u], 0));
+        busy.emplace_back(item_offsets[u], item_offsets[u] + std::max<int64_t>(item_bytes[u], 0));
       }
     }
     std::sort(busy.begin(), busy.end());
@@ -106,10 +125,16 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
       cursor = std::max(cursor, align_up(stop, kArenaAlignment));
     }
     if (best < 0) best = cursor;
-    plan.offsets[v] = best;
+    item_offsets[v] = best;
     plan.arena_bytes = std::max(plan.arena_bytes, best + size);
     plan.sum_bytes += size;
     done.push_back(v);
+  }
+  for (size_t v = 0; v < num_values; ++v) {
+    if (placed(v)) plan.offsets[v] = item_offsets[v];
+  }
+  for (size_t i = 0, item = num_values; i < g.nodes.size() && i < scratch_bytes.size(); ++i) {
+    if (scratch_bytes[i] > 0) plan.scratch_offsets[i] = item_offsets[item++];
   }
   for (size_t v = 0; v < num_values; ++v) {
     const ValueId r = root_of(v);

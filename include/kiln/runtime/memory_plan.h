@@ -14,17 +14,21 @@ inline constexpr int64_t kArenaAlignment = 256;
 
 struct MemoryPlan {
   std::vector<int64_t> offsets;  // per value: byte offset in the arena, or -1 if not in the arena
+  std::vector<int64_t> scratch_offsets;  // per node: its scratch's offset, or -1 if it has none
   int64_t arena_bytes = 0;       // the planned peak
-  int64_t sum_bytes = 0;         // what one buffer per value would take
+  int64_t sum_bytes = 0;         // what one buffer per value (and scratch) would take
 };
 
 // `value_bytes[v]` is the size of value v; `in_arena[v]` says whether the planner places it (the
-// runtime leaves out graph inputs, constants and values written straight into caller outputs).
-// A value lives from the node that defines it to the last node that reads it; graph outputs in the
-// arena live to the end. `alias_of[v]`, when given and not kNoValue, is the value whose bytes v
+// runtime leaves out constants, and graph inputs unless it stages them for CUDA graph replay).
+// A value lives from the node that defines it to the last node that reads it; a graph input from
+// the start to its last reader; graph outputs in the arena live to the end. `scratch_bytes[i]`,
+// when given and not 0, is scratch that node i alone uses while it runs (Kernel::workspace_bytes):
+// it lives during node i only, so it shares bytes with values dead by then. `alias_of[v]`, when given and not kNoValue, is the value whose bytes v
 // shares (a reshape's output is its input's bytes): v gets no bytes of its own, its root's offset,
 // and keeps the root alive as long as v is live. Roots are never aliases themselves.
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
-                       std::span<const bool> in_arena, std::span<const ValueId> alias_of = {});
+                       std::span<const bool> in_arena, std::span<const ValueId> alias_of = {},
+                       std::span<const int64_t> scratch_bytes = {});
 
 }  // namespace kiln

@@ -90,12 +90,15 @@ PlanCache& plan_cache() {
   return *cache;
 }
 
-// Steps 1-5 of building a plan for one described graph (exceptions are the caller's).
+// Steps 1-5 of building a plan for one described graph, with the `barred` engines deselected
+// (exceptions are the caller's).
 Expected<std::shared_ptr<const CudnnPlan>> build_plan(const CudnnDescribe& describe,
-                                                      cudnnHandle_t handle) {
+                                                      cudnnHandle_t handle,
+                                                      const std::vector<std::string>& barred) {
   // 1. The graph, as the kernel describes it; its attributes and shapes are validated.
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<fe::graph::Graph> graph, describe());
   if (graph == nullptr) return internal_error("the cuDNN kernel described no graph");
+  if (!barred.empty()) graph->deselect_engines(barred);
   KILN_CUDNN_FE_RETURN_IF_ERROR(graph->validate());
   // 2. The backend operation graph.
   KILN_CUDNN_FE_RETURN_IF_ERROR(graph->build_operation_graph(handle));
@@ -159,9 +162,9 @@ std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& dims) {
 
 // ---- Plans --------------------------------------------------------------------------------------
 
-Expected<std::shared_ptr<const CudnnPlan>> cudnn_plan(const std::string& key,
-                                                      const CudnnDescribe& describe,
-                                                      void* stream) {
+Expected<std::shared_ptr<const CudnnPlan>> cudnn_plan(
+    const std::string& key, const CudnnDescribe& describe, void* stream,
+    const std::vector<std::string>& untrusted_engines) {
   // 1. The cache, per device.
   KILN_ASSIGN_OR_RETURN(int device, current_device());
   const std::string full_key = str_cat(key, " device=", device);
@@ -184,16 +187,24 @@ Expected<std::shared_ptr<const CudnnPlan>> cudnn_plan(const std::string& key,
                             " before CUDA graph capture (Kernel::workspace_bytes prepares it)");
     }
   }
-  // 3. Build (outside the lock), catching whatever the frontend throws.
+  // 3. Build (outside the lock), catching whatever the frontend throws: without the untrusted
+  //    engines, then, if nothing else plans, with them and a fence.
   Expected<std::shared_ptr<const CudnnPlan>> built = internal_error("unreachable");
   {
     KILN_ASSIGN_OR_RETURN(HandleLease handle, lease_handle(device));
-    try {
-      built = build_plan(describe, handle.get());
-    } catch (const std::exception& e) {
-      built = internal_error("cudnn-frontend threw: ", e.what());
-    } catch (...) {
-      built = internal_error("cudnn-frontend threw a non-standard exception");
+    auto attempt = [&](const std::vector<std::string>& barred) {
+      try {
+        built = build_plan(describe, handle.get(), barred);
+      } catch (const std::exception& e) {
+        built = internal_error("cudnn-frontend threw: ", e.what());
+      } catch (...) {
+        built = internal_error("cudnn-frontend threw a non-standard exception");
+      }
+    };
+    attempt(untrusted_engines);
+    if (!built.ok() && !untrusted_engines.empty()) {
+      attempt({});
+      if (built.ok()) std::const_pointer_cast<CudnnPlan>(*built)->fence = true;
     }
   }
   // 4. Remember the outcome (a concurrent build of the same key may have won).
@@ -230,6 +241,7 @@ Status cudnn_execute(const CudnnPlan& plan, const KernelArgs& args,
   for (const auto& [uid, ptr] : pack) {
     if (ptr == nullptr) return internal_error("cuDNN tensor ", uid, " has no device buffer");
   }
+  if (plan.fence) KILN_RETURN_IF_ERROR(stream_fence(args.stream));
   try {
     KILN_CUDNN_FE_RETURN_IF_ERROR(
         plan.graph->execute(handle.get(), pack, plan.workspace_bytes > 0 ? args.workspace : nullptr));

@@ -15,6 +15,10 @@
 //   graph, asks the heuristics for engine configs (mode A, then the fallback list), drops the
 //   unsupported ones, builds the first that builds, and stores it with its workspace size.
 //   Failures are cached too, so a shape without a plan fails fast every time with the same message.
+//   A kernel may name engines it does not trust (`untrusted_engines`, substrings of cuDNN's engine
+//   names such as "eng4_"): they are barred, and only when no other engine plans the graph is one
+//   of them used, behind a stream fence (CudnnPlan::fence) so that it cannot overlap the kernels
+//   before it.
 //   Plans are built outside the cache's lock (two threads may build the same plan; one wins).
 //
 // Deliberately not here: timing several engine configs (the builder's autotuner), serialising
@@ -55,6 +59,8 @@ struct CudnnPlan {
   std::shared_ptr<fe::graph::Graph> graph;
   int64_t workspace_bytes = 0;
   std::string engine;  // the engine config's name, for messages
+  // An untrusted engine (see cudnn_plan): cudnn_execute enqueues stream_fence before it.
+  bool fence = false;
 };
 
 // Describes one op as a graph: its tensors carry the caller's UIDs (set_uid), its outputs are
@@ -64,14 +70,19 @@ using CudnnDescribe = std::function<Expected<std::shared_ptr<fe::graph::Graph>>(
 // The plan for `key` on the current CUDA device, built with `describe` on a miss. A miss while
 // `stream` is being captured into a CUDA graph is an error (building a plan synchronises): the
 // runtime prepares plans through Kernel::workspace_bytes before it captures.
-Expected<std::shared_ptr<const CudnnPlan>> cudnn_plan(const std::string& key,
-                                                      const CudnnDescribe& describe,
-                                                      void* stream = nullptr);
+Expected<std::shared_ptr<const CudnnPlan>> cudnn_plan(
+    const std::string& key, const CudnnDescribe& describe, void* stream = nullptr,
+    const std::vector<std::string>& untrusted_engines = {});
 
 // Enqueues `plan` on args.stream with the given device pointers by tensor UID, after checking
 // that args.workspace holds plan.workspace_bytes.
 Status cudnn_execute(const CudnnPlan& plan, const KernelArgs& args,
                      std::vector<std::pair<int64_t, void*>> pointers);
+
+// Enqueues an empty kernel on `stream`: a plain launch starts only after everything before it on
+// the stream has finished, so a kernel after it that starts early (programmatic dependent launch)
+// overlaps only the empty one. Defined in cudnn_fence.cu.
+Status stream_fence(void* stream);
 
 // "f16" -> fe::DataType_t::HALF; f32, f16 and bf16 only.
 Expected<fe::DataType_t> cudnn_data_type(DType t);

@@ -198,5 +198,59 @@ TEST(MemoryPlanTest, AnAliasSharesItsRootsBytesAndKeepsItAlive) {
   EXPECT_EQ(plain.offsets[b], plain.offsets[a]);
 }
 
+TEST(MemoryPlanTest, StagedInputsLiveUntilTheirLastReader) {
+  // x (a graph input staged in the arena) -> a -> b -> c: b may take x's bytes, x is dead by then.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId b = w.add_node({a});
+  ValueId c = w.add_node({b});
+  w.g.outputs = {c};
+  std::vector<int64_t> bytes(w.g.values.size(), 1000);
+  std::unique_ptr<bool[]> in(new bool[w.g.values.size()]());
+  for (size_t v = 0; v < w.g.values.size(); ++v) in[v] = true;
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()));
+  expect_valid(w.g, bytes, in, plan);
+  EXPECT_NE(plan.offsets[x], plan.offsets[a]);  // node 0 reads x and writes a
+  EXPECT_EQ(plan.offsets[b], plan.offsets[x]);
+  EXPECT_EQ(plan.arena_bytes, 1024 + 1000);
+}
+
+TEST(MemoryPlanTest, NodeScratchLivesWhileItsNodeRuns) {
+  // x -> a -> b -> c -> d, scratch at nodes 1 and 3. Node 1's scratch may not touch a or b (its
+  // operands); node 3's may reuse what is dead by then, node 1's scratch and a included.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId b = w.add_node({a});
+  ValueId c = w.add_node({b});
+  ValueId d = w.add_node({c});
+  w.g.outputs = {d};
+  std::vector<int64_t> bytes(w.g.values.size(), 1000);
+  std::vector<int64_t> scratch = {0, 3000, 0, 3000};
+  auto in = all_but_inputs(w.g);
+  MemoryPlan plan = plan_memory(w.g, bytes, std::span<const bool>(in.get(), w.g.values.size()),
+                                {}, scratch);
+  ASSERT_EQ(plan.scratch_offsets.size(), w.g.nodes.size());
+  EXPECT_EQ(plan.scratch_offsets[0], -1);
+  EXPECT_EQ(plan.scratch_offsets[2], -1);
+  auto disjoint = [&](int64_t off, int64_t size, ValueId v) {
+    return off + size <= plan.offsets[v] || plan.offsets[v] + bytes[v] <= off;
+  };
+  for (int node : {1, 3}) {
+    const int64_t off = plan.scratch_offsets[node];
+    ASSERT_GE(off, 0);
+    EXPECT_EQ(off % kArenaAlignment, 0);
+    for (ValueId v : {w.g.nodes[node].inputs[0], w.g.nodes[node].outputs[0]}) {
+      EXPECT_TRUE(disjoint(off, 3000, v)) << "node " << node << " value " << v;
+    }
+    EXPECT_LE(off + 3000, plan.arena_bytes);
+  }
+  // Both scratches share bytes: two values and one scratch are live at any node.
+  EXPECT_EQ(plan.scratch_offsets[1], plan.scratch_offsets[3]);
+  EXPECT_EQ(plan.arena_bytes, 3072 + 1024 + 1000);
+  EXPECT_EQ(plan.sum_bytes, 4 * 1000 + 2 * 3000);
+}
+
 }  // namespace
 }  // namespace kiln
