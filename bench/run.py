@@ -7,6 +7,12 @@ under --out. See bench/README.md for what is measured and how.
                          [--out DIR] [--iters 50] [--warmup 10] [--time-budget SECONDS]
     python3 bench/run.py --smoke --out /tmp/smoke     # tiny models on the CPU: eager and kiln
     python3 bench/run.py --replot DIR                 # rewrite results.md/png from results.json
+    python3 bench/run.py --out DIR --resume           # go on with DIR's run: finished rows stay
+
+--resume lets one run of the whole suite span several machine sessions (the GPU machine gives at
+most 10 minutes a command): rows of DIR's results.json that have every asked baseline measured are
+kept, the others run. It refuses a DIR measured on another card or torch version, since each row's
+speed-ups compare baselines timed on one card.
 """
 
 from __future__ import annotations
@@ -494,6 +500,27 @@ def write(result: dict, out: pathlib.Path, final: bool) -> str:
     return table
 
 
+def previous_rows(out: pathlib.Path, env: dict, baselines: list[str]) -> dict:
+    """--resume: (model, shape) -> row of out/results.json for rows whose every baseline in
+    `baselines` finished (measured, or failed with its error); none if there is no file yet."""
+    path = out / "results.json"
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    for key in ("card", "torch"):
+        if old.get("env", {}).get(key) != env[key]:
+            raise SystemExit(f"--resume: {path} was measured with {key} "
+                             f"{old.get('env', {}).get(key)!r}, this run has {env[key]!r}; give "
+                             "another --out")
+    rows = {}
+    for row in old.get("rows", []):
+        recs = row.get("baselines", {})
+        if "error" not in row and all(b in recs and recs[b].get("status") != SKIPPED
+                                      for b in baselines):
+            rows[(row["model"], row["shape"])] = row
+    return rows
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -513,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="print kiln's per-kernel GPU time (kiln.runtime.profile) after timing it")
     p.add_argument("--commit", help="git commit to record (where the checkout has no .git)")
     p.add_argument("--replot", metavar="DIR", help="rewrite DIR's results.md/png from its json")
+    p.add_argument("--resume", action="store_true",
+                   help="keep --out's finished rows (same card and torch) and run the rest")
     args = p.parse_args(argv)
 
     if args.replot:
@@ -556,14 +585,21 @@ def main(argv: list[str] | None = None) -> int:
               "time_budget_s": None if math.isinf(args.time_budget) else args.time_budget,
               "smoke": args.smoke, "argv": sys.argv[1:]}
     result = {"env": env, "config": config, "rows": []}
+    done = previous_rows(out, env, baselines) if args.resume else {}
     deadline = start + args.time_budget
     for name in names:
         spec = by_name[name]
         for label, batch, size in spec.rows():
             if batches is None or batch in batches:
-                result["rows"].append(run_row(spec, label, batch, size, baselines, args, device,
-                                              deadline))
-                write(result, out, final=False)  # a killed run keeps the rows it finished
+                row = done.get((name, label))
+                if row is not None:
+                    print(f"[{name} {label}] kept from the earlier run", flush=True)
+                else:
+                    row = run_row(spec, label, batch, size, baselines, args, device, deadline)
+                result["rows"].append(row)
+                # A killed run keeps the rows it finished, and the kept rows it has not reached.
+                later = [r for r in done.values() if not any(r is x for x in result["rows"])]
+                write({**result, "rows": result["rows"] + later}, out, final=False)
     result["total_s"] = time.monotonic() - start
     print(write(result, out, final=True))
     return 0

@@ -55,6 +55,9 @@ class Input:
         if not isinstance(dtype, torch.dtype):
             raise ValueError(f"Input {label}: dtype must be a torch.dtype, got {dtype!r}")
         self.dtype = dtype
+        if format not in (torch.contiguous_format, torch.channels_last):
+            raise ValueError(f"Input {label}: format must be torch.contiguous_format or "
+                             f"torch.channels_last, got {format!r}")
         self.format = format
         self.torch_tensor = torch_tensor
         self.tensor_domain = tensor_domain
@@ -89,8 +92,12 @@ class Input:
 
     @classmethod
     def from_tensor(cls, t: torch.Tensor, name: str | None = None) -> Input:
-        """A static Input with the tensor's shape and dtype (the tensor is used for tracing)."""
-        return cls(tuple(t.shape), dtype=t.dtype, name=name, torch_tensor=t)
+        """A static Input with the tensor's shape, dtype and memory format (the tensor is used for
+        tracing)."""
+        channels_last = (t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+                         and not t.is_contiguous())
+        return cls(tuple(t.shape), dtype=t.dtype, name=name, torch_tensor=t,
+                   format=torch.channels_last if channels_last else torch.contiguous_format)
 
     @property
     def is_dynamic(self) -> bool:
@@ -100,9 +107,16 @@ class Input:
         return [d for d, (a, b) in enumerate(zip(self.min_shape, self.max_shape)) if a != b]
 
     def example_tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
-        """A tensor for tracing: the given one, or random values of the opt shape."""
+        """A tensor for tracing: the given one, or random values of the opt shape (channels-last
+        when the format says so)."""
         if self.torch_tensor is not None and tuple(self.torch_tensor.shape) == self.opt_shape:
             return self.torch_tensor.to(device)
+        t = self._random_tensor(device)
+        if self.format == torch.channels_last and t.dim() == 4:
+            t = t.contiguous(memory_format=torch.channels_last)
+        return t
+
+    def _random_tensor(self, device: torch.device | str) -> torch.Tensor:
         shape = list(self.opt_shape)
         for d in self.dynamic_dims():  # export specializes sizes 0 and 1: trace with 2 if allowed
             if shape[d] < 2 and self.max_shape[d] >= 2:

@@ -44,8 +44,9 @@ DeviceKind device_kind(const std::string& device) {
 }
 
 GroupIO group_io(const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
-                 const std::vector<int32_t>& outputs) {
-  return GroupIO{nodes, inputs, outputs};
+                 const std::vector<int32_t>& outputs,
+                 const std::vector<int32_t>& channels_last_inputs = {}) {
+  return GroupIO{nodes, inputs, outputs, channels_last_inputs};
 }
 
 }  // namespace
@@ -168,7 +169,8 @@ void bind_frontend(nb::module_& m) {
       "build_group",
       [](const TorchGraph& g, const std::vector<int32_t>& nodes, const std::vector<int32_t>& inputs,
          const std::vector<int32_t>& outputs, const std::string& f32_compute, bool truncate_double,
-         const std::string& device, bool use_cuda_graphs) {
+         const std::string& device, bool use_cuda_graphs,
+         const std::vector<int32_t>& channels_last_inputs) {
         BuildOptions options;
         options.passes = pass_manager_options_from_env();
         options.device = device_kind(device);
@@ -178,8 +180,9 @@ void bind_frontend(nb::module_& m) {
         {
           nb::gil_scoped_release release;
           status = [&]() -> Status {
-            KILN_ASSIGN_OR_RETURN(Graph ir, import_group(g, group_io(nodes, inputs, outputs),
-                                                         import_options(f32_compute, truncate_double)));
+            KILN_ASSIGN_OR_RETURN(
+                Graph ir, import_group(g, group_io(nodes, inputs, outputs, channels_last_inputs),
+                                       import_options(f32_compute, truncate_double)));
             KILN_ASSIGN_OR_RETURN(EngineContents contents, build_engine(std::move(ir), options));
             KILN_ASSIGN_OR_RETURN(bytes, write_engine(contents));
             return ok_status();
@@ -190,8 +193,9 @@ void bind_frontend(nb::module_& m) {
       },
       nb::arg("graph"), nb::arg("nodes"), nb::arg("inputs"), nb::arg("outputs"),
       nb::arg("f32_compute"), nb::arg("truncate_double"), nb::arg("device"),
-      nb::arg("use_cuda_graphs") = false,
-      "Imports one group, runs the passes and builds its engine file (bytes).");
+      nb::arg("use_cuda_graphs") = false, nb::arg("channels_last_inputs") = std::vector<int32_t>{},
+      "Imports one group, runs the passes and builds its engine file (bytes). Inputs at the\n"
+      "positions in channels_last_inputs arrive as x.permute(0, 2, 3, 1) of channels-last tensors.");
 }
 
 }  // namespace kiln

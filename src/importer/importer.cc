@@ -145,6 +145,31 @@ std::string import_support(const TorchGraph& tg, int32_t index, const ImportOpti
   return c->check ? c->check(ctx, n) : "";
 }
 
+namespace {
+
+// Input `v` ([N, C, H, W]) becomes an [N, H, W, C] input, with the same name, and a permute at the
+// front of the graph gives its old value to the nodes that read it.
+Status take_channels_last(Graph& g, ValueId v) {
+  const TensorType t = g.type(v);
+  if (t.shape.size() != 4) {
+    return invalid_argument("a channels-last input must have rank 4, got ", g.type_text(t));
+  }
+  TensorType nhwc = t;
+  nhwc.shape = {t.shape[0], t.shape[2], t.shape[3], t.shape[1]};
+  g.values.push_back(Value{g.values[static_cast<size_t>(v)].name, nhwc});
+  const ValueId in = static_cast<ValueId>(g.values.size() - 1);
+  KILN_ASSIGN_OR_RETURN(ValueId nchw, graph_add_node1(g, OpKind::kPermute, {in},
+                                                      PermuteAttrs{{0, 3, 1, 2}}));
+  graph_replace_uses(g, v, nchw);
+  std::rotate(g.nodes.begin(), g.nodes.end() - 1, g.nodes.end());  // the permute goes first
+  std::replace(g.inputs.begin(), g.inputs.end(), v, in);
+  g.values[static_cast<size_t>(v)].name.clear();
+  graph_compact(g);
+  return ok_status();
+}
+
+}  // namespace
+
 Expected<Graph> import_group(const TorchGraph& tg, const GroupIO& group,
                              const ImportOptions& options) {
   KILN_RETURN_IF_ERROR(validate_torch_graph(tg));
@@ -188,6 +213,14 @@ Expected<Graph> import_group(const TorchGraph& tg, const GroupIO& group,
       g.values[static_cast<size_t>(v)].name = tg.nodes[static_cast<size_t>(out)].name;
     }
     g.outputs.push_back(v);
+  }
+  // 4. Channels-last inputs.
+  for (int32_t k : group.channels_last_inputs) {
+    if (k < 0 || static_cast<size_t>(k) >= group.inputs.size()) {
+      return invalid_argument("channels-last input #", k, " of ", group.inputs.size(), " inputs");
+    }
+    Status s = take_channels_last(g, g.inputs[static_cast<size_t>(k)]);
+    if (!s.ok()) return s.with_context(tg.node_context(group.inputs[static_cast<size_t>(k)]));
   }
   return g;
 }

@@ -31,15 +31,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 class _Compiles(logging.Handler):
-    """Counts kiln's "compiled N engine(s)" log lines: one per compiled graph."""
+    """Counts kiln's "compiled N engine(s)" log lines (one per compiled graph) and keeps its
+    "... runs in PyTorch" fallback warnings."""
 
     def __init__(self):
         super().__init__(logging.INFO)
         self.count = 0
+        self.fallbacks = []
 
     def emit(self, record):
-        if record.getMessage().startswith("kiln: compiled"):
+        message = record.getMessage()
+        if message.startswith("kiln: compiled"):
             self.count += 1
+        elif "runs in PyTorch" in message:
+            self.fallbacks.append(message)
 
 
 @pytest.fixture

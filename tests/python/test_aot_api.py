@@ -93,6 +93,78 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+class SmallCNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x))).mean((2, 3))
+
+
+def _engine_input_permutes(gm):
+    return [n for n in gm.graph.nodes if n.target is torch.ops.aten.permute.default
+            and any(u.target is torch.ops.kiln.execute_engine.default for u in n.users)]
+
+
+def test_channels_last_inputs_reach_the_engine_without_a_copy():
+    torch.manual_seed(0)
+    cl = torch.channels_last
+    model = SmallCNN().eval().to(memory_format=cl)
+    x = torch.randn(2, 3, 9, 7).contiguous(memory_format=cl)
+    with torch.no_grad():
+        want = model(x)
+    assert kiln.Input.from_tensor(x).format == cl
+    assert kiln.Input.from_tensor(x.contiguous()).format == torch.contiguous_format
+    gm = kiln.compile(model, inputs=[x])
+    (permute,) = _engine_input_permutes(gm)  # a view of x's channels-last memory as [N, H, W, C]
+    assert permute.args[1] == [0, 2, 3, 1]
+    # Either layout at call time gives eager's numbers (a contiguous input is copied once).
+    assert_outputs_close(gm(x), want)
+    assert_outputs_close(gm(x.contiguous()), want)
+    # A contiguous example input keeps the plain path.
+    assert _engine_input_permutes(kiln.compile(model, inputs=[x.contiguous()])) == []
+    # A dynamic Input with format=channels_last traces channels-last.
+    spec = kiln.Input(min_shape=(1, 3, 9, 7), opt_shape=(2, 3, 9, 7), max_shape=(4, 3, 9, 7),
+                      format=cl)
+    gm = kiln.compile(model, inputs=[spec])
+    assert len(_engine_input_permutes(gm)) == 1
+    x3 = torch.randn(3, 3, 9, 7).contiguous(memory_format=cl)
+    with torch.no_grad():
+        assert_outputs_close(gm(x3), model(x3))
+
+
+def test_channels_last_program_saves_and_loads(tmp_path):
+    cl = torch.channels_last
+    model = SmallCNN().eval().to(memory_format=cl)
+    x = torch.randn(2, 3, 9, 7).contiguous(memory_format=cl)
+    with torch.no_grad():
+        want = model(x)
+    kiln.save(kiln.compile(model, inputs=[x]), str(tmp_path / "cnn.pt2"))
+    program = kiln.load(str(tmp_path / "cnn.pt2"))
+    assert_outputs_close(program.module()(x), want)
+
+
+class Windows(torch.nn.Module):
+    def forward(self, x):  # overlapping windows: a real as_strided, not a view
+        return (x.exp().as_strided((3, 4), (2, 1)) * 2).relu()
+
+
+def test_only_as_strided_calls_that_are_views_join_engines(compiles):
+    x = torch.randn(10)
+    gm = kiln.compile(Windows(), inputs=[x], min_block_size=1)
+    assert any(n.target is torch.ops.aten.as_strided.default for n in gm.graph.nodes)
+    assert compiles.fallbacks and "as_strided" in compiles.fallbacks[0]
+    assert_outputs_close(gm(x), Windows()(x))
+
+
+def test_input_format_must_be_a_supported_memory_format():
+    with pytest.raises(ValueError, match="format must be torch.contiguous_format or "
+                                         "torch.channels_last"):
+        kiln.Input((1, 3, 4, 4, 4), format=torch.channels_last_3d)
+
+
 def test_hybrid_graph_with_unsupported_op_matches_eager():
     x = torch.randn(3, 4)
     records = _Records()

@@ -44,3 +44,30 @@ def test_bench_smoke(tmp_path):
     assert "| tiny_mlp |" in table and "| tiny_cnn |" in table
     assert "skipped (time budget)" in table and "eager_graph needs a CUDA device" in table
     assert "| tiny_mlp |" in run.stdout  # the table is printed at the end too
+
+
+def test_bench_resume_keeps_finished_rows(tmp_path):
+    env = dict(os.environ)
+    package_root = str(pathlib.Path(kiln.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, env.get("PYTHONPATH", "")])
+    out = tmp_path / "results"
+    base = [sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--out", str(out)]
+
+    def run(*extra):
+        r = subprocess.run([*base, *extra], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        return r.stdout, json.loads((out / "results.json").read_text())
+
+    # A first call measures one model only; the resumed run keeps it and measures the other.
+    _, first = run("--models", "tiny_mlp")
+    stdout, second = run("--resume")
+    assert "[tiny_mlp 32 features bs 4] kept from the earlier run" in stdout
+    assert not any("tiny_cnn" in line and "kept" in line for line in stdout.splitlines())
+    assert [r["model"] for r in second["rows"]] == ["tiny_mlp", "tiny_cnn"]
+    assert second["rows"][0] == first["rows"][0]
+    # A results.json from another card is refused.
+    data = json.loads((out / "results.json").read_text())
+    data["env"]["card"] = "some other card"
+    (out / "results.json").write_text(json.dumps(data))
+    r = subprocess.run([*base, "--resume"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode != 0 and "was measured with card 'some other card'" in r.stderr

@@ -86,6 +86,11 @@ def test_fast_path_kernels_are_chosen():
     convs = [k for op, k in kernels if op == "conv"]
     assert len(convs) == 20 and set(convs) == {"cudnn.conv"}, convs
     assert ops.count("permute") == 1, ops  # NCHW -> NHWC at the input only
+    # A channels-last input is read as it lies in memory: no permute at all.
+    cl = torch.channels_last
+    kernels = _kernels(kiln.compile(model.to(memory_format=cl),
+                                    inputs=[x.contiguous(memory_format=cl)]))
+    assert "permute" not in [op for op, _ in kernels], kernels
 
     model, x = _case("bert", torch.float16)
     kernels = _kernels(kiln.compile(model, inputs=[x]))

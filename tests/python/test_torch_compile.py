@@ -36,6 +36,21 @@ def test_resnet18_matches_eager(compiles):
     assert compiles.count == 1
 
 
+def test_channels_last_resnet18_is_one_engine_reading_its_input_in_place(compiles):
+    """A channels-last model: AOTAutograd's as_strided (the pooled [N, C, 1, 1] result restrided
+    before the flatten) is a view, so nothing falls back; the engine takes the input's
+    channels-last memory as it is (a permuted view is passed, no copy)."""
+    torch.manual_seed(0)
+    cl = torch.channels_last
+    model = torchvision.models.resnet18().eval().to(memory_format=cl)
+    x = torch.randn(2, 3, 64, 64).contiguous(memory_format=cl)
+    compiled = torch.compile(model, backend="kiln")
+    with torch.no_grad():
+        assert_outputs_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+    assert compiles.count == 1
+    assert compiles.fallbacks == [], compiles.fallbacks
+
+
 def test_graph_break_gives_two_compiled_graphs(compiles):
     x = torch.randn(3, 4)
     compiled = torch.compile(WithBreak(), backend="kiln", options={"min_block_size": 1})

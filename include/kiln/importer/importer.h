@@ -49,6 +49,11 @@ struct GroupIO {
   std::vector<int32_t> nodes;
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
+  // Positions in `inputs` of rank-4 tensors that arrive channels-last (torch.channels_last): the
+  // engine takes their memory as it is, an [N, H, W, C] input, and permutes it to [N, C, H, W]
+  // first (a permute the CUDA layout pass cancels against its own). The caller passes
+  // x.permute(0, 2, 3, 1), a view of such a tensor.
+  std::vector<int32_t> channels_last_inputs;
 };
 
 // Builds the kiln IR graph of one group. Engine inputs are named after the FX nodes; symbols take

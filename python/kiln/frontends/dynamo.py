@@ -180,6 +180,7 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     t0 = time.perf_counter()
     device = (s.device or graph_device(gm)).type
     _remove_tensor_metadata_asserts(gm)
+    _as_strided_to_views(gm)
     tg, nodes, keep = to_torch_graph(gm, symbols)
     per_node, groups, report = _C.partition(
         tg, s.min_block_size, sorted(s.torch_executed_ops), s.require_full_compilation,
@@ -194,9 +195,10 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
     engines = []
     for k, (members, ins, outs) in enumerate(groups):
         t = time.perf_counter()
+        channels_last = [j for j, i in enumerate(ins) if _is_channels_last(nodes[i])]
         try:
             blob = _C.build_group(tg, members, ins, outs, s.f32_compute, s.truncate_double,
-                                  device, s.use_cuda_graphs)
+                                  device, s.use_cuda_graphs, channels_last)
         except Exception as e:
             if s.pass_through_build_failures or s.require_full_compilation:
                 raise
@@ -205,12 +207,25 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
             continue
         logger.info("kiln: built engine %d (%d nodes, %d bytes) in %.2f s", k, len(members),
                     len(blob), time.perf_counter() - t)
-        engines.append((members, ins, outs, blob))
+        engines.append((members, ins, outs, blob, channels_last))
     del keep
     hybrid = _hybrid(gm, nodes, engines)
     hybrid.kiln_report = report  # the partition report, as dryrun prints it
     logger.info("kiln: compiled %d engine(s) in %.2f s", len(engines), time.perf_counter() - t0)
     return hybrid
+
+
+def _is_channels_last(node: torch.fx.Node) -> bool:
+    """Whether the node's tensor is rank 4 and laid out channels-last (not also contiguous): its
+    engine then reads that memory as it is (an [N, H, W, C] input) instead of a contiguous copy."""
+    val = node.meta.get("val")
+    if not isinstance(val, torch.Tensor) or val.dim() != 4:
+        return False
+    try:
+        return bool(val.is_contiguous(memory_format=torch.channels_last)) and not bool(
+            val.is_contiguous())
+    except Exception:  # noqa: BLE001 - symbolic strides it cannot decide: take a copy as before
+        return False
 
 
 def graph_device(gm: torch.fx.GraphModule) -> Device:
@@ -236,6 +251,44 @@ def _remove_tensor_metadata_asserts(gm: torch.fx.GraphModule) -> None:
     gm.recompile()
 
 
+def _as_strided_to_views(gm: torch.fx.GraphModule) -> None:
+    """Turns aten.as_strided nodes that only restride size-1 dims into aten.view. AOTAutograd emits
+    them for channels-last models (a global pool's [N, C, 1, 1] result is given channels-last
+    strides before the flatten); kiln's values have no strides, and such a node reads its input's
+    elements in their logical order, which is what a view (a kiln reshape) means."""
+    target = torch.ops.aten.as_strided.default
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target != target or len(node.args) < 3:
+            continue
+        x = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
+        size, stride = node.args[1], node.args[2]
+        offset = node.args[3] if len(node.args) > 3 else node.kwargs.get("storage_offset")
+        if isinstance(x, torch.Tensor) and _restrides_only_unit_dims(x, size, stride, offset):
+            node.target = torch.ops.aten.view.default
+            node.args = (node.args[0], list(size))
+            node.kwargs = {}
+    gm.recompile()
+
+
+def _restrides_only_unit_dims(x: torch.Tensor, size, stride, offset) -> bool:
+    """Whether x.as_strided(size, stride, offset) is x's elements in row-major order: x is dense
+    row-major over its dims larger than 1, and the result has the same dims larger than 1, with
+    the same strides, at the same storage offset."""
+    values = [x.shape, x.stride(), size, stride]
+    if not all(isinstance(v, int) for seq in values for v in seq) or len(size) != len(stride):
+        return False
+    if offset is not None and offset != x.storage_offset():
+        return False
+    mine = [(n, s) for n, s in zip(x.shape, x.stride()) if n != 1]
+    theirs = [(n, s) for n, s in zip(size, stride) if n != 1]
+    expected = 1
+    for n, s in reversed(mine):
+        if s != expected:
+            return False
+        expected *= n
+    return mine == theirs
+
+
 def _log_fallbacks(nodes: list[torch.fx.Node], per_node: list) -> None:
     seen: dict[str, int] = {}
     first: dict[str, tuple[torch.fx.Node, str]] = {}
@@ -256,7 +309,7 @@ def _hybrid(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node], engines: list)
     index = {n: i for i, n in enumerate(nodes)}
     unit_of = list(range(len(nodes)))  # node -> unit; an engine's nodes share their first's unit
     engine_of_unit: dict[int, int] = {}
-    for e, (members, _, _, _) in enumerate(engines):
+    for e, (members, _, _, _, _) in enumerate(engines):
         for m in members:
             unit_of[m] = members[0]
         engine_of_unit[members[0]] = e
@@ -287,13 +340,15 @@ def _hybrid(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node], engines: list)
             env[n] = graph.node_copy(n, lambda x: env[x])
             continue
         e = engine_of_unit[u]
-        members, ins, outs, blob = engines[e]
+        members, ins, outs, blob, channels_last = engines[e]
         attr = f"_kiln_engine_{e}"
         gm.register_buffer(attr, torch.frombuffer(bytearray(blob), dtype=torch.uint8))
         key = register_engine(blob, engine_key(blob))
         blob_node = graph.get_attr(attr)
-        call = graph.call_function(torch.ops.kiln.execute_engine.default,
-                                   ([env[nodes[i]] for i in ins], blob_node, key))
+        args = [env[nodes[i]] for i in ins]
+        for j in channels_last:  # the engine takes this input's memory as [N, H, W, C]
+            args[j] = graph.call_function(torch.ops.aten.permute.default, (args[j], [0, 2, 3, 1]))
+        call = graph.call_function(torch.ops.kiln.execute_engine.default, (args, blob_node, key))
         for k, o in enumerate(outs):
             item = graph.call_function(operator.getitem, (call, k))
             item.meta = dict(nodes[o].meta)

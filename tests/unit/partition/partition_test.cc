@@ -208,7 +208,7 @@ TEST(PartitionTest, SizesPassedAsGraphInputsAreShapeNodes) {
   ASSERT_EQ(p.groups.size(), 1u);
   EXPECT_EQ(p.groups[0].inputs, (std::vector<int32_t>{x}));
   Expected<Graph> g = import_group(
-      b.g, GroupIO{p.groups[0].nodes, p.groups[0].inputs, p.groups[0].outputs}, ImportOptions{});
+      b.g, GroupIO{p.groups[0].nodes, p.groups[0].inputs, p.groups[0].outputs, {}}, ImportOptions{});
   ASSERT_TRUE(g.ok()) << g.status().message();
 }
 
@@ -294,11 +294,40 @@ TEST(ImporterTest, PromotesScalarsAndCastsBackAtTheOutputs) {
   int32_t m = b.add("m", "call_function", "aten.mul.Tensor", {node_ref(x), float_value(2.5)},
                     tensor_meta("float32", {int_value(4)}));
   b.output({m});
-  Graph g = import_group(b.g, GroupIO{{m}, {x}, {m}}, ImportOptions{}).value();
+  Graph g = import_group(b.g, GroupIO{{m}, {x}, {m}, {}}, ImportOptions{}).value();
   EXPECT_TRUE(verify_graph(g).ok());
   std::string text = print_graph(g);
   EXPECT_NE(text.find("cast"), std::string::npos) << text;
   EXPECT_EQ(g.type(g.outputs[0]).dtype, DType::kF32);
+}
+
+TEST(ImporterTest, ChannelsLastInputsArriveNhwcAndArePermutedFirst) {
+  Builder b;
+  b.g.symbols = {{"s0", 1, 8, 4}};
+  TorchValue nchw = tensor_meta("float32", {sym("s0"), int_value(3), int_value(5), int_value(7)});
+  int32_t x = b.input("x", nchw);
+  int32_t e = b.op("e", "aten.exp.default", {x}, nchw);
+  b.output({e});
+  Graph g = import_group(b.g, GroupIO{{e}, {x}, {e}, {0}}, ImportOptions{}).value();
+  EXPECT_TRUE(verify_graph(g).ok());
+  ASSERT_EQ(g.inputs.size(), 1u);
+  EXPECT_EQ(g.values[g.inputs[0]].name, "x");
+  EXPECT_EQ(g.type_text(g.type(g.inputs[0])), "f32[s0, 5, 7, 3]");
+  ASSERT_FALSE(g.nodes.empty());
+  EXPECT_EQ(g.nodes[0].op, OpKind::kPermute);
+  EXPECT_EQ(g.nodes[0].attrs_as<PermuteAttrs>().perm, (std::vector<int64_t>{0, 3, 1, 2}));
+  EXPECT_EQ(g.type_text(g.type(g.outputs[0])), "f32[s0, 3, 5, 7]");
+  // Only rank-4 inputs, and only positions that exist.
+  Builder b2;
+  int32_t y = b2.input("y", f32(2, 3));
+  int32_t f = b2.op("f", "aten.exp.default", {y});
+  b2.output({f});
+  Expected<Graph> bad = import_group(b2.g, GroupIO{{f}, {y}, {f}, {0}}, ImportOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("rank 4"), std::string::npos) << bad.status().message();
+  bad = import_group(b2.g, GroupIO{{f}, {y}, {f}, {1}}, ImportOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("channels-last input #1"), std::string::npos);
 }
 
 TEST(ImporterTest, LowersF32ComputeToF16InsideKeepingF32Edges) {
@@ -308,7 +337,7 @@ TEST(ImporterTest, LowersF32ComputeToF16InsideKeepingF32Edges) {
   b.output({e});
   ImportOptions o;
   o.f32_compute = DType::kF16;
-  Graph g = import_group(b.g, GroupIO{{e}, {x}, {e}}, o).value();
+  Graph g = import_group(b.g, GroupIO{{e}, {x}, {e}, {}}, o).value();
   EXPECT_EQ(g.type(g.inputs[0]).dtype, DType::kF32);
   EXPECT_EQ(g.type(g.outputs[0]).dtype, DType::kF32);
   bool has_f16_exp = false;
@@ -328,7 +357,7 @@ TEST(ImporterTest, SymbolsComeFromInputsWithRangesAndLinearDimsAreSolved) {
   int32_t e = b.op("e", "aten.exp.default", {x}, tensor_meta("float32", {sym("s0"), int_value(3)}));
   int32_t f = b.op("f", "aten.exp.default", {y}, tensor_meta("float32", {two_s1_plus_1, int_value(3)}));
   b.output({e, f});
-  Graph g = import_group(b.g, GroupIO{{e, f}, {x, y}, {e, f}}, ImportOptions{}).value();
+  Graph g = import_group(b.g, GroupIO{{e, f}, {x, y}, {e, f}, {}}, ImportOptions{}).value();
   ASSERT_EQ(g.symbols.size(), 2u);
   EXPECT_EQ(g.symbols[0].name, "s0");
   EXPECT_EQ(g.symbols[0].min, 1);
@@ -345,7 +374,7 @@ TEST(ImporterTest, WrongMetadataFailsTheImportNamingTheNode) {
   int32_t x = b.input("x", f32(2, 3));
   int32_t e = b.op("e", "aten.exp.default", {x}, f32(2, 4));
   b.output({e});
-  Expected<Graph> g = import_group(b.g, GroupIO{{e}, {x}, {e}}, ImportOptions{});
+  Expected<Graph> g = import_group(b.g, GroupIO{{e}, {x}, {e}, {}}, ImportOptions{});
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.status().message().find("node 'e' (aten.exp.default)"), std::string::npos)
       << g.status().message();
@@ -361,7 +390,7 @@ TEST(ImporterTest, MalformedGraphsAndGroupsAreErrorsNotCrashes) {
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("not an earlier node"), std::string::npos);
   b.g.nodes[e].args[0].i = x;
-  Expected<Graph> g = import_group(b.g, GroupIO{{e}, {x}, {42}}, ImportOptions{});
+  Expected<Graph> g = import_group(b.g, GroupIO{{e}, {x}, {42}, {}}, ImportOptions{});
   ASSERT_FALSE(g.ok());
   EXPECT_NE(g.status().message().find("node #42"), std::string::npos);
   EXPECT_EQ(import_support(b.g, 99, ImportOptions{}), "no such node");
