@@ -50,8 +50,7 @@ std::optional<Node> fuse(const Graph& g, const Node& producer, const Node& user)
   if (activation_field(fused) != Activation::kNone) return std::nullopt;
   if (std::optional<Activation> act = activation_of(user)) {
     activation_field(fused) = *act;
-  } else if (producer.op == OpKind::kConv && user.op == OpKind::kAdd &&
-             !has_residual(producer)) {
+  } else if (producer.op == OpKind::kConv && user.op == OpKind::kAdd && !has_residual(producer)) {
     const ValueId r = user.inputs[0] == y ? user.inputs[1] : user.inputs[0];
     if (r == y || !(g.type(r) == g.type(y))) return std::nullopt;
     fused.inputs.resize(3, kNoValue);  // an absent bias stays absent
@@ -85,8 +84,7 @@ Expected<bool> fuse_epilogues(Graph& g, const PassOptions& /*options*/) {
     if ((n.op != OpKind::kConv && n.op != OpKind::kLinear) || n.outputs.size() != 1) continue;
     const ValueId y = n.outputs[0];
     if (uses[y] != 1 || user_of[y] < 0) continue;  // several uses, or a graph output
-    std::optional<Node> fused =
-        fuse(g, n, g.nodes[user_of[y]]);
+    std::optional<Node> fused = fuse(g, n, g.nodes[user_of[y]]);
     if (!fused) continue;
     g.nodes[user_of[y]] = std::move(*fused);
     changed = true;

@@ -54,8 +54,8 @@ std::map<DType, Tolerance> gemm_tolerances() {
 // with other shapes, so this stays until an H100 run reports exact too. Bound, with
 // |bias| <= 1: where |x @ w^T| >= 2, |result| >= |x @ w^T| / 2 and rtol covers half an ulp of
 // x @ w^T; below 2, half an ulp is at most 2^-11 (f16) or 2^-8 (bf16), times gelu's slope (<= 1.13)
-// for gelu_tanh, on top of the accumulation-order atol. Only for linears whose bias goes through
-// the epilogue: silu and gelu add it in fp32 in their own kernel.
+// for gelu_tanh, on top of the accumulation-order atol. It applies to every 16-bit linear with a
+// bias: 16-bit silu and gelu also add their bias in the epilogue (then activate in place).
 void allow_bias_rounding(std::map<DType, Tolerance>& tolerances) {
   tolerances[DType::kF16].atol = 8e-4;
   tolerances[DType::kBF16].atol = 6.5e-3;
