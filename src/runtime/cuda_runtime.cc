@@ -252,18 +252,23 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
             "stream is being captured: run these input shapes once before capturing, or pass a "
             "workspace");
       }
-      // Stream-ordered: the old arena is freed after the work queued before on this stream, and
-      // every graph that holds its addresses goes (an in-flight graph is freed when it finishes).
+      // Every graph that holds the old addresses goes (an in-flight graph is freed when it
+      // finishes); cudaFree waits for the work still using the old arena. cudaMalloc, not the
+      // stream-ordered allocator: its pool hands out physical memory in 32 MiB steps (a 36 MiB
+      // arena took 64 MiB on H200, 2026-11-27), which put kiln above eager's peak. Growing thus
+      // synchronizes the device, once per larger input-shape signature; runs never do. Relaxed
+      // capture mode: another thread's capture in global mode would forbid cudaMalloc/cudaFree.
+      RelaxedCaptureMode relaxed;
       for (auto& [p, exec] : state.graphs) {
         if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
       }
       state.graphs.clear();
       if (state.arena != nullptr) {
-        KILN_CUDA_RETURN_IF_ERROR(cudaFreeAsync(state.arena, stream));
+        KILN_CUDA_RETURN_IF_ERROR(cudaFree(state.arena));
         state.arena = nullptr;
         state.arena_bytes = 0;
       }
-      KILN_CUDA_RETURN_IF_ERROR(cudaMallocAsync(&state.arena, static_cast<size_t>(needed), stream));
+      KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&state.arena, static_cast<size_t>(needed)));
       state.arena_bytes = needed;
     }
     base = static_cast<uint8_t*>(state.arena);

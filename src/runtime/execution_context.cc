@@ -242,6 +242,22 @@ Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
     const ValueId in = n.inputs[0];
     plan.alias_of[n.outputs[0]] = plan.alias_of[in] != kNoValue ? plan.alias_of[in] : in;
   }
+  // The planner adds aligned sizes unchecked; their sum bounds the arena it plans, so an input
+  // shape whose activations would overflow int64 is refused here.
+  int64_t bound = 0;
+  auto add_aligned = [&](int64_t n) {
+    int64_t padded = 0;
+    return !__builtin_add_overflow(n, kArenaAlignment - 1, &padded) &&
+           !__builtin_add_overflow(bound, padded / kArenaAlignment * kArenaAlignment, &bound);
+  };
+  bool fits = true;
+  for (size_t v = 0; v < g.values.size() && fits; ++v) fits = !in_arena[v] || add_aligned(bytes[v]);
+  for (size_t i = 0; i < plan.scratch_bytes.size() && fits; ++i) {
+    fits = add_aligned(plan.scratch_bytes[i]);
+  }
+  if (!fits) {
+    return out_of_range("the activations of these input shapes need more than 2^63 bytes");
+  }
   plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()),
                             plan.alias_of, plan.scratch_bytes);
   plan.run_bytes = plan.memory.arena_bytes;

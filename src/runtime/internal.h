@@ -25,7 +25,7 @@ struct Engine::DeviceWeights {
 // A context's device state, created on its first CUDA run.
 struct ExecutionContext::CudaState {
   int device = -1;
-  void* arena = nullptr;  // cudaMallocAsync'd on a run's stream; freed by the destructor
+  void* arena = nullptr;  // cudaMalloc'd when a run needs more; freed by the destructor
   int64_t arena_bytes = 0;
   void* capture_stream = nullptr;  // private non-blocking stream that graphs are captured on
   void* done_event = nullptr;      // recorded after each run that used the arena

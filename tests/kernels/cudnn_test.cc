@@ -4,7 +4,9 @@
 // - CudnnProbe: convs cudnn.conv refuses today (NCHW with an epilogue, unaligned channels,
 //   depthwise and the C = 3 stem in NHWC) run on cuDNN anyway; each must
 //   either have no cuDNN plan or match the reference, and the test prints which, so one GPU run
-//   says where the acceptance rules could be widened.
+//   says where the acceptance rules could be widened;
+// - CudnnPlanTest: an engine a kernel does not trust is used only when nothing else plans, and
+//   then behind a fence (CudnnPlan::fence), with the same results.
 // Conv: NHWC with every fused epilogue (bias, residual given or computed by a strided 1x1 conv,
 // relu / silu / gelu / gelu_tanh), grouped, 7x7 stride-2 stem-like, dilated, chained; plain NCHW
 // convs (C = 3 stem, depthwise, strided + dilated); odd, size-1-output and empty batches. Inputs in
@@ -18,10 +20,14 @@
 // scale: f16 atol 1e-3, bf16 atol 8e-3 (docs/kernels.md).
 #if KILN_HAVE_CUDNN
 
+#include <cuda_fp16.h>
+
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "../../src/kernels/cuda/cudnn_common.h"
 #include "harness.h"
 
 namespace kiln::harness {
@@ -333,6 +339,79 @@ TEST(CudnnProbe, RefusedShapesHaveNoPlanOrMatch) {
       EXPECT_TRUE(no_plan) << "cuDNN planned a refused shape and computed a wrong result: " << f;
     }
   }
+}
+
+// A 3x3 NHWC f16 conv of x[2, 16, 9, 7] (values in [-1, 1]) as a cudnn-frontend graph.
+Expected<std::shared_ptr<cudnn::fe::graph::Graph>> describe_probe_conv() {
+  namespace fe = cudnn::fe;
+  auto graph = std::make_shared<fe::graph::Graph>();
+  graph->set_io_data_type(fe::DataType_t::HALF)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+  auto x = graph->tensor(fe::graph::Tensor_attributes().set_name("x").set_uid(1).set_dim(
+      {2, 16, 9, 7}).set_stride({9 * 7 * 16, 1, 7 * 16, 16}));
+  auto w = graph->tensor(fe::graph::Tensor_attributes().set_name("w").set_uid(2).set_dim(
+      {16, 16, 3, 3}).set_stride({3 * 3 * 16, 1, 3 * 16, 16}));
+  auto y = graph->conv_fprop(x, w, fe::graph::Conv_fprop_attributes()
+                                       .set_padding({1, 1})
+                                       .set_stride({1, 1})
+                                       .set_dilation({1, 1}));
+  y->set_output(true).set_uid(3).set_data_type(fe::DataType_t::HALF);
+  return graph;
+}
+
+// Runs `plan` on the probe conv's operands; returns y's f16 bits.
+std::vector<uint16_t> run_probe_conv(const cudnn::CudnnPlan& plan) {
+  const size_t nx = 2 * 16 * 9 * 7, nw = 16 * 16 * 3 * 3;
+  std::vector<__half> hx(nx), hw(nw);
+  for (size_t i = 0; i < nx; ++i) hx[i] = __float2half(static_cast<float>(i % 17) / 8.0f - 1.0f);
+  for (size_t i = 0; i < nw; ++i) hw[i] = __float2half(static_cast<float>(i % 13) / 6.0f - 1.0f);
+  void *x = nullptr, *w = nullptr, *y = nullptr, *ws = nullptr;
+  EXPECT_EQ(cudaMalloc(&x, nx * 2), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&w, nw * 2), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&y, nx * 2), cudaSuccess);
+  if (plan.workspace_bytes > 0) {
+    EXPECT_EQ(cudaMalloc(&ws, plan.workspace_bytes), cudaSuccess);
+  }
+  EXPECT_EQ(cudaMemcpy(x, hx.data(), nx * 2, cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(w, hw.data(), nw * 2, cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemset(y, 0xff, nx * 2), cudaSuccess);  // NaN: an unwritten output shows
+  Node node;
+  KernelArgs args{node, {}, {}, {}};
+  args.workspace = ws;
+  args.workspace_bytes = static_cast<size_t>(plan.workspace_bytes);
+  const Status s = cudnn::cudnn_execute(plan, args, {{1, x}, {2, w}, {3, y}});
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  std::vector<uint16_t> out(nx);
+  EXPECT_EQ(cudaMemcpy(out.data(), y, nx * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+  for (void* p : {x, w, y, ws}) cudaFree(p);
+  return out;
+}
+
+TEST(CudnnPlanTest, UntrustedEnginesAreAFencedFallback) {
+  Expected<std::unique_ptr<Device>> device = open_cuda_device();
+  if (!device.ok()) {
+    if (device.status().code() != StatusCode::kNotFound || require_cuda) {
+      FAIL() << "no CUDA device: " << device.status().to_string();
+    }
+    GTEST_SKIP() << device.status().message();
+  }
+  Expected<std::shared_ptr<const cudnn::CudnnPlan>> trusted =
+      cudnn::cudnn_plan("CudnnPlanTest trusted", describe_probe_conv);
+  ASSERT_TRUE(trusted.ok()) << trusted.status().to_string();
+  EXPECT_FALSE((*trusted)->fence);
+  // "eng" is in every engine's name: nothing plans without the untrusted ones, so the plan is
+  // the same engine, fenced.
+  Expected<std::shared_ptr<const cudnn::CudnnPlan>> fenced =
+      cudnn::cudnn_plan("CudnnPlanTest fenced", describe_probe_conv, nullptr, {"eng"});
+  ASSERT_TRUE(fenced.ok()) << fenced.status().to_string();
+  EXPECT_TRUE((*fenced)->fence);
+  EXPECT_EQ((*fenced)->engine, (*trusted)->engine);
+  const std::vector<uint16_t> want = run_probe_conv(**trusted), got = run_probe_conv(**fenced);
+  EXPECT_EQ(got, want);
+  size_t written = 0;
+  for (uint16_t bits : got) written += bits != 0xffff;
+  EXPECT_EQ(written, got.size()) << "the fenced plan left output elements unwritten";
 }
 
 }  // namespace

@@ -24,9 +24,10 @@ struct MemoryPlan {
 // A value lives from the node that defines it to the last node that reads it; a graph input from
 // the start to its last reader; graph outputs in the arena live to the end. `scratch_bytes[i]`,
 // when given and not 0, is scratch that node i alone uses while it runs (Kernel::workspace_bytes):
-// it lives during node i only, so it shares bytes with values dead by then. `alias_of[v]`, when given and not kNoValue, is the value whose bytes v
-// shares (a reshape's output is its input's bytes): v gets no bytes of its own, its root's offset,
-// and keeps the root alive as long as v is live. Roots are never aliases themselves.
+// it lives during node i only, so it shares bytes with values dead by then. `alias_of[v]`, when
+// given and not kNoValue, is the value whose bytes v shares (a reshape's output is its input's
+// bytes): v gets no bytes of its own, its root's offset, and keeps the root alive as long as v is
+// live. Roots are never aliases themselves. Sizes are added unchecked: the caller bounds them.
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
                        std::span<const bool> in_arena, std::span<const ValueId> alias_of = {},
                        std::span<const int64_t> scratch_bytes = {});

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <utility>
 
+#include "../reference/attention_layout.h"
 #include "dtype.cuh"
 #include "families.h"
 #include "movement.cuh"
@@ -29,6 +30,9 @@ namespace kiln {
 namespace {
 
 using cuda::to_float;
+using ref::attention_view;
+using ref::AttentionOperand;
+using ref::broadcast_attention_batch;
 using cuda_move::shape_text;
 
 constexpr int kThreads = 128;
@@ -150,47 +154,9 @@ Status check_device_buffers(std::string_view op, const KernelArgs& args, size_t 
   return ok_status();
 }
 
-// Broadcasts the leading dims of `shape` (all but the last `keep`) into `batch` (numpy rules).
-Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& batch,
-                       std::string_view what) {
-  const size_t rank = shape.size() - keep;
-  if (rank > batch.size()) batch.insert(batch.begin(), rank - batch.size(), 1);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t& b = batch[batch.size() - rank + i];
-    const int64_t d = shape[i];
-    if (d != b && d != 1 && b != 1) {
-      return invalid_argument("attention: leading dims of ", what, shape_text(shape),
-                              " do not broadcast with ", shape_text(batch));
-    }
-    if (b == 1) b = d;
-  }
-  return ok_status();
-}
-
-// A tensor seen in the op's logical layout [..., L, E]: its dims and the element stride of each
-// in the row-major buffer. A bshd operand [B, L, H, E] is seen as [B, H, L, E] with strides
-// [L*H*E, E, H*E, 1].
-struct Operand {
-  ConcreteShape shape;
-  ConcreteShape strides;
-  int64_t rows() const { return shape[shape.size() - 2]; }
-  int64_t cols() const { return shape.back(); }
-  int64_t row_stride() const { return strides[strides.size() - 2]; }
-};
-
-Operand logical(const ConcreteShape& shape, bool bshd) {
-  Operand o{shape, ConcreteShape(shape.size(), 1)};
-  for (size_t d = shape.size(); d-- > 1;) o.strides[d - 1] = o.strides[d] * shape[d];
-  if (bshd && shape.size() == 4) {
-    std::swap(o.shape[1], o.shape[2]);
-    std::swap(o.strides[1], o.strides[2]);
-  }
-  return o;
-}
-
 // The element strides of o's leading (batch) dims, right-aligned into kMaxBatchDims, 0 on the
 // dims where o broadcasts (size 1) and on those it lacks.
-void batch_strides(const Operand& o, int64_t* strides) {
+void batch_strides(const AttentionOperand& o, int64_t* strides) {
   std::fill(strides, strides + kMaxBatchDims, 0);
   const size_t lead = o.shape.size() - 2;
   for (size_t back = 1; back <= lead && back <= static_cast<size_t>(kMaxBatchDims); ++back) {
@@ -233,8 +199,9 @@ Status attention_run(const KernelArgs& args) {
                             shape_text(q.shape), ", k", shape_text(k.shape), ", v",
                             shape_text(v.shape), ", output", shape_text(out.shape));
   }
-  const Operand lq = logical(q.shape, at.bshd), lk = logical(k.shape, at.bshd),
-                lv = logical(v.shape, at.bshd);
+  const AttentionOperand lq = attention_view(q.shape, at.bshd),
+                         lk = attention_view(k.shape, at.bshd),
+                         lv = attention_view(v.shape, at.bshd);
   AttentionParams p{};
   p.l = lq.rows();
   p.e = lq.cols();
@@ -246,9 +213,9 @@ Status attention_run(const KernelArgs& args) {
                             ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
   ConcreteShape batch;
-  KILN_RETURN_IF_ERROR(broadcast_batch(lq.shape, 2, batch, "q"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(lk.shape, 2, batch, "k"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(lv.shape, 2, batch, "v"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lq.shape, 2, batch, "q"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lk.shape, 2, batch, "k"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lv.shape, 2, batch, "v"));
   ConcreteShape expected = batch;
   expected.push_back(p.l);
   expected.push_back(p.ev);
@@ -257,7 +224,7 @@ Status attention_run(const KernelArgs& args) {
     return invalid_argument("attention: output", shape_text(out.shape), ", expected",
                             shape_text(expected));
   }
-  Operand lm{{1, 1}, {0, 0}};  // the mask, rank >= 2
+  AttentionOperand lm{{1, 1}, {0, 0}};  // the mask, rank >= 2
   int64_t mask_l = 1, mask_s = 1;
   p.mask = MaskKind::kNone;
   if (mask != nullptr) {
@@ -274,9 +241,9 @@ Status attention_run(const KernelArgs& args) {
     while (ms.size() < 2) ms.insert(ms.begin(), 1);
     mask_l = ms[ms.size() - 2];
     mask_s = ms.back();
-    lm = logical(ms, false);
+    lm = attention_view(ms, false);
     ConcreteShape check = batch;
-    KILN_RETURN_IF_ERROR(broadcast_batch(ms, 2, check, "mask"));
+    KILN_RETURN_IF_ERROR(broadcast_attention_batch(ms, 2, check, "mask"));
     if ((mask_l != 1 && mask_l != p.l) || (mask_s != 1 && mask_s != p.s) || check != batch) {
       return invalid_argument("attention: mask", shape_text(mask->shape), " does not broadcast to ",
                               shape_text(batch), " + [", p.l, ", ", p.s, "]");
@@ -294,7 +261,7 @@ Status attention_run(const KernelArgs& args) {
   for (size_t back = 1; back <= batch.size(); ++back) {
     p.batch[kMaxBatchDims - back] = batch[batch.size() - back];
   }
-  const Operand lo = logical(out.shape, at.bshd);
+  const AttentionOperand lo = attention_view(out.shape, at.bshd);
   batch_strides(lq, p.q_stride);
   batch_strides(lk, p.k_stride);
   batch_strides(lv, p.v_stride);

@@ -148,8 +148,7 @@ struct BatchDim {
 };
 
 struct GemmCall {
-  DType dtype = DType::kF32;      // A, B and the bias
-  DType out_dtype = DType::kF32;  // C: `dtype` in every call made today
+  DType dtype = DType::kF32;  // A, B, C and the bias
   bool trans_a = false;
   int64_t m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
   const void* a = nullptr;
@@ -402,7 +401,7 @@ Expected<cublasLtEpilogue_t> epilogue_of(Activation act, bool bias) {
 
 // One launch's shape: what a plan is built for.
 struct PlanShape {
-  DType dtype, out_dtype;
+  DType dtype;
   bool trans_a, bias, tf32;
   Activation act;
   int64_t m, n, k, lda, ldb, ldc;
@@ -411,12 +410,11 @@ struct PlanShape {
   uint64_t workspace;  // the most the algorithm may use
 };
 
-using PlanKey = std::array<int64_t, 21>;
+using PlanKey = std::array<int64_t, 20>;
 
 PlanKey plan_key(int device, const PlanShape& s) {
   return {device,
           static_cast<int64_t>(s.dtype),
-          static_cast<int64_t>(s.out_dtype),
           s.trans_a,
           s.bias,
           s.tf32,
@@ -438,7 +436,7 @@ PlanKey plan_key(int device, const PlanShape& s) {
 }
 
 std::string plan_text(const PlanShape& s) {
-  return str_cat(dtype_name(s.dtype), "->", dtype_name(s.out_dtype), " m=", s.m, " n=", s.n,
+  return str_cat(dtype_name(s.dtype), " m=", s.m, " n=", s.n,
                  " k=", s.k, s.trans_a ? " A^T" : "", " batch=", s.batch, " strides=(",
                  s.stride_a, ", ", s.stride_b, ", ", s.stride_c, ") align=(", s.align_a, ", ",
                  s.align_b, ", ", s.align_c, ") workspace<=", s.workspace);
@@ -473,7 +471,7 @@ Status make_layout(CublasLtLayout& out, DType dtype, int64_t rows, int64_t cols,
 // a 16-bit output first asks for algorithms whose split-K partial sums stay in fp32; should none
 // qualify it takes the heuristic's unrestricted choice.
 Expected<bool> choose_algorithm(cublasLtHandle_t handle, const PlanShape& s, Plan& plan) {
-  const bool narrow_output = s.out_dtype != DType::kF32;
+  const bool narrow_output = s.dtype != DType::kF32;
   for (int attempt = 0; attempt < (narrow_output ? 2 : 1); ++attempt) {
     const bool restrict_reduction = narrow_output && attempt == 0;
     cublasLtMatmulPreference_t raw = nullptr;
@@ -536,7 +534,7 @@ Expected<std::shared_ptr<Plan>> make_plan(cublasLtHandle_t handle, const PlanSha
   KILN_RETURN_IF_ERROR(make_layout(plan->a, s.dtype, a_rows, a_cols, s.lda, s.batch, s.stride_a));
   KILN_RETURN_IF_ERROR(make_layout(plan->b, s.dtype, s.k, s.n, s.ldb, s.batch, s.stride_b));
   KILN_RETURN_IF_ERROR(
-      make_layout(plan->c, s.out_dtype, s.m, s.n, s.ldc, s.batch, s.stride_c));
+      make_layout(plan->c, s.dtype, s.m, s.n, s.ldc, s.batch, s.stride_c));
   KILN_ASSIGN_OR_RETURN(const bool found, choose_algorithm(handle, s, *plan));
   if (!found) return std::shared_ptr<Plan>();
   return plan;
@@ -618,14 +616,13 @@ Expected<Launches> plan_launches(const GemmCall& call, uint64_t workspace_limit)
     l.inner = l.outer.back();
     l.outer.pop_back();
   }
-  const int64_t esize = dtype_size(call.dtype), out_esize = dtype_size(call.out_dtype);
+  const int64_t esize = dtype_size(call.dtype);
   auto strides_of = [&](int64_t BatchDim::*member, int64_t element) {
     std::vector<int64_t> s{l.inner.*member * element};
     for (const BatchDim& d : l.outer) s.push_back(d.*member * element);
     return s;
   };
   const PlanShape shape{call.dtype,
-                        call.out_dtype,
                         call.trans_a,
                         call.has_bias,
                         call.tf32,
@@ -642,7 +639,7 @@ Expected<Launches> plan_launches(const GemmCall& call, uint64_t workspace_limit)
                         l.inner.c,
                         alignment_of(call.a, strides_of(&BatchDim::a, esize)),
                         alignment_of(call.b, strides_of(&BatchDim::b, esize)),
-                        alignment_of(call.c, strides_of(&BatchDim::c, out_esize)),
+                        alignment_of(call.c, strides_of(&BatchDim::c, esize)),
                         workspace_limit};
 
   // 3. Plans for a full chunk of the inner batch and for the remainder. A stride-0 batch that
@@ -699,7 +696,7 @@ Status run_gemm(const GemmCall& call, const Workspace* given, cudaStream_t strea
   // Every outer index, every chunk of the inner batch.
   int64_t outer_count = 1;
   for (const BatchDim& d : l.outer) outer_count *= d.size;
-  const int64_t esize = dtype_size(call.dtype), out_esize = dtype_size(call.out_dtype);
+  const int64_t esize = dtype_size(call.dtype);
   const char* a0 = static_cast<const char*>(call.a);
   const char* b0 = static_cast<const char*>(call.b);
   char* c0 = static_cast<char*>(call.c);
@@ -716,7 +713,7 @@ Status run_gemm(const GemmCall& call, const Workspace* given, cudaStream_t strea
       Plan& plan = l.inner.size - i0 >= l.chunk ? *l.full : *l.rest;
       KILN_RETURN_IF_ERROR(launch_plan(l.handle, plan, a0 + (oa + i0 * l.inner.a) * esize,
                                        b0 + (ob + i0 * l.inner.b) * esize,
-                                       c0 + (oc + i0 * l.inner.c) * out_esize, call.bias, ws,
+                                       c0 + (oc + i0 * l.inner.c) * esize, call.bias, ws,
                                        stream));
     }
   }
@@ -820,7 +817,7 @@ Expected<MatmulCall> matmul_call(const TensorView& a, const TensorView& b, const
   // 2. cuBLASLt's view (see the top of this file): its A is our b, its B our a.
   mc.gemm = true;
   GemmCall& call = mc.call;
-  call.dtype = call.out_dtype = out.dtype;
+  call.dtype = out.dtype;
   call.m = n;
   call.n = m;
   call.k = k;
@@ -905,7 +902,7 @@ bool has_products(const LinearShape& s) { return s.m * s.n != 0 && s.k != 0; }
 GemmCall linear_call(const LinearShape& s, DType dtype, const TensorView& x, const TensorView& w,
                      const TensorView* bias, const TensorView& out, const GemmOptions& options) {
   GemmCall call;
-  call.dtype = call.out_dtype = dtype;
+  call.dtype = dtype;
   call.trans_a = true;
   call.m = s.n;
   call.n = s.m;

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "attention_layout.h"
 #include "common.h"
 #include "gemm.h"
 #include "kiln/support/parallel.h"
@@ -29,52 +30,16 @@
 namespace kiln {
 namespace {
 
+using ref::attention_view;
+using ref::AttentionOperand;
+using ref::broadcast_attention_batch;
 using ref::shape_text;
 
 constexpr int64_t kRowBlock = 64;  // query rows per task
 
-// A tensor seen in the op's logical layout [..., L, E]: its dims and the element stride of each
-// in the row-major buffer. A bshd operand [B, L, H, E] is seen as [B, H, L, E] with strides
-// [L*H*E, E, H*E, 1].
-struct Operand {
-  ConcreteShape shape;
-  ConcreteShape strides;
-  int64_t rows() const { return shape[shape.size() - 2]; }
-  int64_t cols() const { return shape.back(); }
-  int64_t row_stride() const { return strides[strides.size() - 2]; }
-  ConcreteShape lead() const { return ConcreteShape(shape.begin(), shape.end() - 2); }
-};
-
-Operand logical(const ConcreteShape& shape, bool bshd) {
-  Operand o{shape, ConcreteShape(shape.size(), 1)};
-  for (size_t d = shape.size(); d-- > 1;) o.strides[d - 1] = o.strides[d] * shape[d];
-  if (bshd) {
-    std::swap(o.shape[1], o.shape[2]);
-    std::swap(o.strides[1], o.strides[2]);
-  }
-  return o;
-}
-
-// Broadcasts the leading (batch) dims of `shape` into `batch` (numpy rules).
-Status broadcast_batch(const ConcreteShape& shape, size_t keep, ConcreteShape& batch,
-                       std::string_view what) {
-  const size_t rank = shape.size() - keep;
-  if (rank > batch.size()) batch.insert(batch.begin(), rank - batch.size(), 1);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t& b = batch[batch.size() - rank + i];
-    const int64_t d = shape[i];
-    if (d != b && d != 1 && b != 1) {
-      return invalid_argument("attention: leading dims of ", what, shape_text(shape),
-                              " do not broadcast with ", shape_text(batch));
-    }
-    if (b == 1) b = d;
-  }
-  return ok_status();
-}
-
 // Element offset of the matrix of batch element `bi` of an operand whose leading dims broadcast
 // to `batch` (a size-1 dim adds nothing).
-int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const Operand& o) {
+int64_t batch_offset(int64_t bi, const ConcreteShape& batch, const AttentionOperand& o) {
   int64_t offset = 0;
   const size_t lead = o.shape.size() - 2;
   for (size_t d = batch.size(); d-- > 0;) {
@@ -114,8 +79,9 @@ Status ref_kernel_Attention(const KernelArgs& args) {
                             shape_text(q.shape), ", k", shape_text(k.shape), ", v",
                             shape_text(v.shape), ", output", shape_text(out.shape));
   }
-  const Operand lq = logical(q.shape, at.bshd), lk = logical(k.shape, at.bshd),
-                lv = logical(v.shape, at.bshd);
+  const AttentionOperand lq = attention_view(q.shape, at.bshd),
+                         lk = attention_view(k.shape, at.bshd),
+                         lv = attention_view(v.shape, at.bshd);
   const int64_t l = lq.rows(), e = lq.cols();
   const int64_t s = lk.rows(), ev = lv.cols();
   if (lk.cols() != e || lv.rows() != s) {
@@ -124,9 +90,9 @@ Status ref_kernel_Attention(const KernelArgs& args) {
                             ", k", shape_text(k.shape), ", v", shape_text(v.shape));
   }
   ConcreteShape batch;
-  KILN_RETURN_IF_ERROR(broadcast_batch(lq.shape, 2, batch, "q"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(lk.shape, 2, batch, "k"));
-  KILN_RETURN_IF_ERROR(broadcast_batch(lv.shape, 2, batch, "v"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lq.shape, 2, batch, "q"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lk.shape, 2, batch, "k"));
+  KILN_RETURN_IF_ERROR(broadcast_attention_batch(lv.shape, 2, batch, "v"));
   ConcreteShape expected = batch;
   expected.push_back(l);
   expected.push_back(ev);
@@ -135,7 +101,7 @@ Status ref_kernel_Attention(const KernelArgs& args) {
     return invalid_argument("attention: output", shape_text(out.shape), ", expected",
                             shape_text(expected));
   }
-  Operand lm;  // the mask, rank >= 2
+  AttentionOperand lm;  // the mask, rank >= 2
   int64_t mask_l = 1, mask_s = 1;
   if (mask != nullptr) {
     if (mask->dtype != DType::kBool && !ref::is_float_compute_dtype(mask->dtype)) {
@@ -146,9 +112,9 @@ Status ref_kernel_Attention(const KernelArgs& args) {
     while (ms.size() < 2) ms.insert(ms.begin(), 1);
     mask_l = ms[ms.size() - 2];
     mask_s = ms.back();
-    lm = logical(ms, false);
+    lm = attention_view(ms, false);
     ConcreteShape check = batch;
-    KILN_RETURN_IF_ERROR(broadcast_batch(ms, 2, check, "mask"));
+    KILN_RETURN_IF_ERROR(broadcast_attention_batch(ms, 2, check, "mask"));
     if ((mask_l != 1 && mask_l != l) || (mask_s != 1 && mask_s != s) || check != batch) {
       return invalid_argument("attention: mask", shape_text(mask->shape), " does not broadcast to ",
                               shape_text(batch), " + [", l, ", ", s, "]");
@@ -172,7 +138,7 @@ Status ref_kernel_Attention(const KernelArgs& args) {
   const float scale = static_cast<float>(at.scale.has_value() ? *at.scale
                                          : e > 0              ? 1.0 / std::sqrt(double(e))
                                                               : 1.0);
-  const Operand lo = logical(out.shape, at.bshd);
+  const AttentionOperand lo = attention_view(out.shape, at.bshd);
   const int64_t batches = concrete_numel(batch);
   const int64_t blocks = (l + kRowBlock - 1) / kRowBlock;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();

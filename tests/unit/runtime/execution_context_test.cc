@@ -84,6 +84,21 @@ TEST(ExecutionContextTest, RangeErrorsNameTheInputAndTheRange) {
   EXPECT_TRUE(plan_status(ctx, {{1, 3}, {2}}).ok());
 }
 
+// Each value alone fits in int64 bytes, but three of them (the arena's bound) do not: the plan is
+// refused instead of getting a wrapped arena size.
+TEST(ExecutionContextTest, ActivationsBeyondInt64AreOutOfRange) {
+  Graph g;
+  DimExpr n = value_or_fail(graph_add_symbol(g, SymbolInfo{"n", 1, int64_t{1} << 61, 4}));
+  ValueId v = graph_add_input(g, "x", TensorType{DType::kF32, {n}});
+  for (int i = 0; i < 3; ++i) v = value_or_fail(graph_add_node1(g, OpKind::kRelu, {v}, NoAttrs{}));
+  g.outputs = {v};
+  ExecutionContext ctx(reference_engine(std::move(g)));
+  Status s = plan_status(ctx, {{int64_t{1} << 60}});  // 2^62 bytes a value
+  EXPECT_EQ(s.code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(s.message(), "the activations of these input shapes need more than 2^63 bytes");
+  EXPECT_TRUE(plan_status(ctx, {{1 << 20}}).ok());
+}
+
 TEST(ExecutionContextTest, RankStaticDimAndExpressionErrors) {
   ExecutionContext ctx(two_input_engine());
   Status s = plan_status(ctx, {{4, 3, 1}, {8}});
