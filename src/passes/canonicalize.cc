@@ -9,6 +9,10 @@
 //   attention with a constant mask that keeps everything (bool all true, additive all zero)
 //                        -> attention without a mask (HF encoders pass such a mask when none is
 //                           given; fused attention kernels then need no mask at all)
+//   attention with a constant bool mask [..., L, S] whose every [L, S] slice is exactly the
+//   causal pattern (keeps key j for query i iff j <= i)
+//                        -> attention {is_causal=true} without a mask (GPT-2 and Llama pass
+//                           such a mask; flash attention kernels take is_causal, not bool masks)
 // Rewritten nodes keep their output value and type; removed nodes stay behind, unused, for dce.
 // A no-op whose output is a graph output is kept when its input is a graph input or another graph
 // output, so graph outputs never alias inputs or each other. It does not fold constants, merge
@@ -142,13 +146,15 @@ class Canonicalizer {
         return same_type(n) && remove(n);
       case OpKind::kSlice:
         return n.attrs_as<SliceAttrs>().step == 1 && same_type(n) && remove(n);
-      case OpKind::kAttention:
-        if (n.inputs.size() > 3 && keeps_everything(n.inputs[3])) {
-          --uses_[n.inputs[3]];
-          n.inputs.resize(3);
-          return true;
-        }
-        return false;
+      case OpKind::kAttention: {
+        if (n.inputs.size() <= 3 || n.inputs[3] == kNoValue) return false;
+        const bool causal = is_causal_mask(n);
+        if (!causal && !keeps_everything(n.inputs[3])) return false;
+        --uses_[n.inputs[3]];
+        n.inputs.resize(3);
+        if (causal) n.attrs_as<AttentionAttrs>().is_causal = true;
+        return true;
+      }
       default:
         return false;
     }
@@ -172,6 +178,43 @@ class Canonicalizer {
     if (!dtype_is_float(a.dtype)) return false;
     for (size_t i = 0; i < a.data.size; ++i) {  // +0.0 in every float format is all zero bytes
       if (bytes[i] != 0) return false;
+    }
+    return true;
+  }
+
+  // True if attention `n`'s mask is a constant bool [..., L, S] with q's L and k's S (both static)
+  // whose every [L, S] slice keeps key j for query i iff j <= i: is_causal's pattern (top-left
+  // aligned). HF decoders build it per batch element ([B, 1, L, S]); the leading dims broadcast
+  // against q's (the verifier checked), and identical slices make them irrelevant.
+  bool is_causal_mask(const Node& n) {
+    Node* c = producer_with_op(n.inputs[3], OpKind::kConstant);
+    if (c == nullptr) return false;
+    const auto& a = c->attrs_as<ConstantAttrs>();
+    if (a.dtype != DType::kBool || a.shape.size() < 2) return false;
+    const bool bshd = n.attrs_as<AttentionAttrs>().bshd;
+    const Shape& q = g_.type(n.inputs[0]).shape;
+    const Shape& k = g_.type(n.inputs[1]).shape;
+    if (q.size() < 2 || k.size() < 2 || (bshd && (q.size() != 4 || k.size() != 4))) return false;
+    const DimExpr& ql = bshd ? q[1] : q[q.size() - 2];
+    const DimExpr& ks = bshd ? k[1] : k[k.size() - 2];
+    const size_t rank = a.shape.size();
+    const int64_t l = a.shape[rank - 2], s = a.shape[rank - 1];
+    if (!ql.is_constant() || !ks.is_constant() || ql.constant_value() != l ||
+        ks.constant_value() != s) {
+      return false;
+    }
+    int64_t slices = 1;
+    for (size_t d = 0; d + 2 < rank; ++d) slices *= a.shape[d];
+    if (l <= 0 || s <= 0 || slices <= 0 || a.data.size != static_cast<size_t>(slices * l * s)) {
+      return false;
+    }
+    const uint8_t* bytes = a.data.data();
+    for (int64_t b = 0; b < slices; ++b, bytes += l * s) {
+      for (int64_t i = 0; i < l; ++i) {
+        for (int64_t j = 0; j < s; ++j) {
+          if ((bytes[i * s + j] != 0) != (j <= i)) return false;
+        }
+      }
     }
     return true;
   }

@@ -98,6 +98,20 @@ def test_transformers_static(make):
     check_model(make(), [ids])
 
 
+def test_gpt2_causal_mask_becomes_is_causal():
+    """With static shapes GPT-2's causal mask folds to a constant bool [B, 1, L, L]; canonicalize
+    turns it into is_causal (flash attention on CUDA takes that, not a bool mask), so no bool
+    constant is left in the engine, and the output still matches eager."""
+    from kiln.runtime import _execute_engine
+
+    torch.manual_seed(0)
+    gm = check_model(_gpt2(), [torch.randint(0, 128, (2, 16))])
+    nodes = [n for node in gm.graph.nodes if node.target is torch.ops.kiln.execute_engine.default
+             for n in _execute_engine._ENGINES[node.args[2]].engine.nodes]
+    assert any(op == "attention" for op, _, _, _ in nodes)
+    assert not any(op == "constant" and str(t).startswith("bool") for op, _, t, _ in nodes), nodes
+
+
 @pytest.mark.parametrize("make", [_bert, _gpt2], ids=["bert", "gpt2"])
 def test_transformers_dynamic_batch_and_sequence(make):
     torch.manual_seed(0)
