@@ -39,9 +39,52 @@ def _tv(name: str) -> Callable[[], torch.nn.Module]:
     def build():
         import torchvision
 
-        return getattr(torchvision.models, name)()
+        model = getattr(torchvision.models, name)()
+        # Layers torchvision initialises to zero (ViT's classifier) would make the output all
+        # zeros, and a comparison with eager meaningless: give them random weights.
+        with torch.no_grad():
+            for m in model.modules():
+                if isinstance(m, torch.nn.Linear) and not m.weight.any():
+                    torch.nn.init.normal_(m.weight, std=0.02)
+        _calibrate_batch_norms(model)
+        return model
 
     return build
+
+
+class _Tuples(torch.nn.Module):
+    """A transformers model called with return_dict=False: plain tuples out. (Setting
+    config.return_dict = False instead breaks GPT-2 and Llama's LM heads in transformers 5, which
+    read .last_hidden_state from their inner model.)"""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids):
+        return self.model(ids, return_dict=False)
+
+
+def _calibrate_batch_norms(model: torch.nn.Module) -> None:
+    """Sets batch norm running statistics from random images. With the
+    constructors' statistics (mean 0, variance 1) MobileNetV3's and EfficientNet's activations
+    shrink layer by layer to ~1e-10 at the output: zeros in fp16, where no comparison means
+    anything. One batch of 4 in train mode, cumulative averages, leaves them near unit scale. On
+    the device the model is built on (fp32 there)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    device = norms[0].running_mean.device  # bench/run.py builds under torch.device("cuda")
+    generator = torch.Generator(device=device).manual_seed(0)
+    for m in norms:
+        m.momentum = None  # a cumulative average: one batch sets the statistics
+        m.reset_running_stats()
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(4, 3, 224, 224, generator=generator, device=device))
+    for m in norms:
+        m.momentum = 0.1
+    model.eval()
 
 
 def _hf(cls: str, cfg: str, **kwargs) -> Callable[[], torch.nn.Module]:
@@ -51,9 +94,8 @@ def _hf(cls: str, cfg: str, **kwargs) -> Callable[[], torch.nn.Module]:
         import transformers
 
         config = getattr(transformers, cfg)(**kwargs)
-        config.return_dict = False
         config.use_cache = False
-        return getattr(transformers, cls)(config)
+        return _Tuples(getattr(transformers, cls)(config))
 
     return build
 

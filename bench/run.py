@@ -11,8 +11,9 @@ under --out. See bench/README.md for what is measured and how.
 
 --resume lets one run of the whole suite span several machine sessions (the GPU machine gives at
 most 10 minutes a command): rows of DIR's results.json that have every asked baseline measured are
-kept, the others run. It refuses a DIR measured on another card or torch version, since each row's
-speed-ups compare baselines timed on one card.
+kept, asked rows without them run (all their baselines again, side by side), and rows not asked
+for this time stay as they were. It refuses a DIR measured on another card or torch version, since
+each row's speed-ups compare baselines timed on one card.
 """
 
 from __future__ import annotations
@@ -401,7 +402,9 @@ def _cell(rec: dict | None) -> str:
 
 
 def markdown(result: dict) -> str:
-    env, rows, baselines = result["env"], result["rows"], result["config"]["baselines"]
+    env, rows = result["env"], result["rows"]
+    # Every baseline some row has (a resumed run's rows may have asked for different ones).
+    baselines = [b for b in BASELINES if any(b in r["baselines"] for r in rows)]
     lines = [f"# kiln benchmark: {env['card']}, {env['date']}", "",
              f"torch {env['torch']}, CUDA {env.get('cuda')}, driver {env.get('driver', '—')}, "
              f"commit {env['git_commit'][:12]}{' (dirty)' if env.get('git_dirty') else ''}; "
@@ -500,9 +503,8 @@ def write(result: dict, out: pathlib.Path, final: bool) -> str:
     return table
 
 
-def previous_rows(out: pathlib.Path, env: dict, baselines: list[str]) -> dict:
-    """--resume: (model, shape) -> row of out/results.json for rows whose every baseline in
-    `baselines` finished (measured, or failed with its error); none if there is no file yet."""
+def previous_rows(out: pathlib.Path, env: dict) -> dict:
+    """--resume: (model, shape) -> row of out/results.json; none if there is no file yet."""
     path = out / "results.json"
     if not path.exists():
         return {}
@@ -512,13 +514,15 @@ def previous_rows(out: pathlib.Path, env: dict, baselines: list[str]) -> dict:
             raise SystemExit(f"--resume: {path} was measured with {key} "
                              f"{old.get('env', {}).get(key)!r}, this run has {env[key]!r}; give "
                              "another --out")
-    rows = {}
-    for row in old.get("rows", []):
-        recs = row.get("baselines", {})
-        if "error" not in row and all(b in recs and recs[b].get("status") != SKIPPED
-                                      for b in baselines):
-            rows[(row["model"], row["shape"])] = row
-    return rows
+    return {(row["model"], row["shape"]): row for row in old.get("rows", [])}
+
+
+def finished(row: dict, baselines: list[str]) -> bool:
+    """Whether every baseline in `baselines` finished in `row` (measured, or failed with its
+    error): --resume keeps such a row instead of running it again."""
+    recs = row.get("baselines", {})
+    return "error" not in row and all(b in recs and recs[b].get("status") != SKIPPED
+                                      for b in baselines)
 
 
 def _slug(text: str) -> str:
@@ -585,21 +589,25 @@ def main(argv: list[str] | None = None) -> int:
               "time_budget_s": None if math.isinf(args.time_budget) else args.time_budget,
               "smoke": args.smoke, "argv": sys.argv[1:]}
     result = {"env": env, "config": config, "rows": []}
-    done = previous_rows(out, env, baselines) if args.resume else {}
+    # --resume keeps the earlier run's rows that this run does not ask for, and those it asks for
+    # whose every asked baseline finished; it runs the rest, in the suite's order.
+    previous = previous_rows(out, env) if args.resume else {}
     deadline = start + args.time_budget
-    for name in names:
-        spec = by_name[name]
+    for spec in suite:
         for label, batch, size in spec.rows():
-            if batches is None or batch in batches:
-                row = done.get((name, label))
-                if row is not None:
-                    print(f"[{name} {label}] kept from the earlier run", flush=True)
-                else:
-                    row = run_row(spec, label, batch, size, baselines, args, device, deadline)
-                result["rows"].append(row)
-                # A killed run keeps the rows it finished, and the kept rows it has not reached.
-                later = [r for r in done.values() if not any(r is x for x in result["rows"])]
-                write({**result, "rows": result["rows"] + later}, out, final=False)
+            asked = spec.name in names and (batches is None or batch in batches)
+            row = previous.get((spec.name, label))
+            if asked and (row is None or not finished(row, baselines)):
+                row = run_row(spec, label, batch, size, baselines, args, device, deadline)
+            elif row is None:
+                continue
+            else:
+                print(f"[{spec.name} {label}] kept from the earlier run", flush=True)
+            result["rows"].append(row)
+            # A killed run keeps the rows it finished, and the earlier rows it has not reached.
+            seen = {(r["model"], r["shape"]) for r in result["rows"]}
+            later = [r for key, r in previous.items() if key not in seen]
+            write({**result, "rows": result["rows"] + later}, out, final=False)
     result["total_s"] = time.monotonic() - start
     print(write(result, out, final=True))
     return 0

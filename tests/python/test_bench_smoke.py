@@ -65,6 +65,12 @@ def test_bench_resume_keeps_finished_rows(tmp_path):
     assert not any("tiny_cnn" in line and "kept" in line for line in stdout.splitlines())
     assert [r["model"] for r in second["rows"]] == ["tiny_mlp", "tiny_cnn"]
     assert second["rows"][0] == first["rows"][0]
+    # Rows not asked for stay; an asked row lacking a baseline runs again with all of them.
+    stdout, third = run("--resume", "--models", "tiny_cnn", "--baselines", "eager,kiln,kiln_no_graphs")
+    assert "[tiny_mlp 32 features bs 4] kept from the earlier run" in stdout
+    assert [r["model"] for r in third["rows"]] == ["tiny_mlp", "tiny_cnn"]
+    assert third["rows"][0] == first["rows"][0]
+    assert set(third["rows"][1]["baselines"]) == {"eager", "kiln", "kiln_no_graphs"}
     # A results.json from another card is refused.
     data = json.loads((out / "results.json").read_text())
     data["env"]["card"] = "some other card"
