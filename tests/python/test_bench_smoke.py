@@ -77,3 +77,28 @@ def test_bench_resume_keeps_finished_rows(tmp_path):
     (out / "results.json").write_text(json.dumps(data))
     r = subprocess.run([*base, "--resume"], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode != 0 and "was measured with card 'some other card'" in r.stderr
+
+
+def test_suite_models_give_outputs_fp16_can_compare():
+    """The suite's random-init models must give outputs that fp16 holds and that tell baselines
+    apart: with the constructors' batch-norm statistics MobileNetV3's and EfficientNet's outputs
+    were ~1e-10 (zeros in fp16, cosine NaN for every baseline), and ViT's zero-initialised head
+    gave exact zeros. Transformers models return tuples (transformers 5's LM heads read
+    .last_hidden_state, so config.return_dict=False broke them)."""
+    import torch
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import models
+    finally:
+        sys.path.pop(0)
+    suite = {m.name: m for m in models.SUITE}
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name in ("mobilenet_v3_large", "efficientnet_b0", "vit_b_16"):
+            out = suite[name].build().eval()(torch.randn(1, 3, 224, 224))
+            assert torch.isfinite(out).all(), name
+            assert out.std() > 1e-3, f"{name}: output std {out.std():.3g}"
+        ids = torch.randint(0, 50257, (1, 8))
+        out = suite["gpt2"].build().eval()(ids)
+        assert isinstance(out, tuple) and out[0].shape == (1, 8, 50257)
