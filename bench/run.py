@@ -79,8 +79,10 @@ def build(baseline: str, model: torch.nn.Module, inputs: tuple, device: torch.de
         report = getattr(gm, "kiln_report", "") or ""
         # The compiled module keeps its weights inside its engines (uploaded once per device), not
         # the model's parameters: its peak memory counts the inputs, not the eager model's weights.
-        held = [t for t in [*gm.parameters(), *gm.buffers()] if t.device.type != "cpu"]
-        return lambda: gm(*inputs), {"kiln_report": report, "holds_model_weights": bool(held)}
+        held = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
+                for t in [*gm.parameters(), *gm.buffers()] if t.device.type != "cpu"}
+        return lambda: gm(*inputs), {"kiln_report": report, "holds_model_weights": bool(held),
+                                     "held_mb": sum(held.values()) / 2**20}
     raise ValueError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
 
 
@@ -209,11 +211,11 @@ def run_baseline(baseline, model, inputs, ref, row, args, device) -> dict:
         _sync(cuda)
         rec["build_s"] = time.perf_counter() - t0
         rec.update(info)
-        # What the callable needs resident: the model and inputs, or the inputs alone for a kiln
-        # module that holds none of the model's tensors on the device.
+        # What the callable needs resident: the model and inputs, or for a kiln module the inputs
+        # and whatever of the model's device tensors it still holds (its weights are in engines).
         resident_mb = row["resident_mb"]
-        if info.get("holds_model_weights") is False:
-            resident_mb = row["inputs_mb"]
+        if "held_mb" in info:
+            resident_mb = row["inputs_mb"] + info["held_mb"]
         # 2. Warm up.
         for _ in range(args.warmup):
             call()

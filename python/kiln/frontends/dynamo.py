@@ -357,5 +357,22 @@ def _hybrid(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node], engines: list)
     gm.graph = graph
     gm.graph.eliminate_dead_code()
     gm.delete_all_unused_submodules()  # weights now inside engines
+    _delete_unused_tensors(gm)
     gm.recompile()
     return gm
+
+
+def _delete_unused_tensors(gm: torch.fx.GraphModule) -> None:
+    """Drops the parameters and buffers no get_attr reads: those of the root module and of used
+    submodules that delete_all_unused_submodules keeps (ViT's class_token, say). Otherwise the
+    compiled module keeps them alive, and with them memory the engines no longer need."""
+    used = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    tensors = [*gm.named_parameters(remove_duplicate=False),
+               *gm.named_buffers(remove_duplicate=False)]
+    for name, _ in tensors:
+        if name in used:
+            continue
+        owner, _, attr = name.rpartition(".")
+        module = gm.get_submodule(owner) if owner else gm
+        if hasattr(module, attr):
+            delattr(module, attr)

@@ -63,7 +63,11 @@ def test_vit():
     vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
                                                num_heads=4, hidden_dim=64, mlp_dim=128)
     torch.nn.init.normal_(vit.heads.head.weight, std=0.1)  # torchvision zero-initializes the head
-    check_model(vit, [image(size=32)])
+    gm = check_model(vit, [image(size=32)])
+    # Its weights are inside the engine: the module keeps none of them alive (class_token, a
+    # parameter of the root module, used to stay behind).
+    assert not list(gm.parameters())
+    assert all(name.startswith("_kiln_engine_") for name, _ in gm.named_buffers())
 
 
 def test_resnet18_dynamic_batch():
