@@ -307,3 +307,24 @@ def test_shared_dims_make_one_symbol():
     assert [s for s in e.inputs[0][2].split() if s == "n"], e.inputs
     a, b = torch.randn(5, 4), torch.randn(5, 4)
     assert_outputs_close(gm(a, b), a + b)
+
+
+def test_compiled_module_keeps_only_tensors_its_graph_reads():
+    """_delete_unused_tensors drops a root parameter no node reads, keeps one a get_attr reads,
+    and keeps the weights of a submodule that a call_module node runs."""
+    from kiln.frontends.dynamo import _delete_unused_tensors
+
+    root = torch.nn.Module()
+    root.used = torch.nn.Parameter(torch.ones(3))
+    root.lin = torch.nn.Linear(3, 3)
+    g = torch.fx.Graph()
+    x = g.placeholder("x")
+    y = g.call_module("lin", (x,))
+    g.output(g.call_function(torch.add, (y, g.get_attr("used"))))
+    gm = torch.fx.GraphModule(root, g)
+    gm.unused = torch.nn.Parameter(torch.ones(3))  # as torch.export's module() leaves them
+    gm.lin.register_buffer("spare", torch.ones(3))  # inside a module a call_module runs: kept
+    _delete_unused_tensors(gm)
+    assert {n for n, _ in gm.named_parameters()} == {"used", "lin.weight", "lin.bias"}
+    assert {n for n, _ in gm.named_buffers()} == {"lin.spare"}
+    assert gm(torch.ones(2, 3)).shape == (2, 3)

@@ -363,14 +363,15 @@ def _hybrid(gm: torch.fx.GraphModule, nodes: list[torch.fx.Node], engines: list)
 
 
 def _delete_unused_tensors(gm: torch.fx.GraphModule) -> None:
-    """Drops the parameters and buffers no get_attr reads: those of the root module and of used
-    submodules that delete_all_unused_submodules keeps (ViT's class_token, say). Otherwise the
-    compiled module keeps them alive, and with them memory the engines no longer need."""
-    used = {n.target for n in gm.graph.nodes if n.op == "get_attr"}
+    """Drops the parameters and buffers that no node reads: not named by a get_attr, and not inside
+    a submodule that a get_attr or call_module names (ViT's root-level class_token, say). Otherwise
+    the compiled module keeps them alive, and with them memory the engines no longer need."""
+    used = {n.target for n in gm.graph.nodes if n.op in ("get_attr", "call_module")}
     tensors = [*gm.named_parameters(remove_duplicate=False),
                *gm.named_buffers(remove_duplicate=False)]
     for name, _ in tensors:
-        if name in used:
+        parts = name.split(".")
+        if any(".".join(parts[:k]) in used for k in range(1, len(parts) + 1)):
             continue
         owner, _, attr = name.rpartition(".")
         module = gm.get_submodule(owner) if owner else gm
