@@ -81,8 +81,7 @@ def build(baseline: str, model: torch.nn.Module, inputs: tuple, device: torch.de
         # the model's parameters: its peak memory counts the inputs, not the eager model's weights.
         held = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes()
                 for t in [*gm.parameters(), *gm.buffers()] if t.device.type != "cpu"}
-        return lambda: gm(*inputs), {"kiln_report": report, "holds_model_weights": bool(held),
-                                     "held_mb": sum(held.values()) / 2**20}
+        return lambda: gm(*inputs), {"kiln_report": report, "held_mb": sum(held.values()) / 2**20}
     raise ValueError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
 
 

@@ -27,6 +27,19 @@ def _shape_tuple(shape: Any, what: str, name: str) -> tuple[int, ...]:
     return dims
 
 
+def is_channels_last(t: torch.Tensor) -> bool:
+    """Whether `t` is rank 4 and laid out channels-last, not also contiguous (a [N, C, 1, 1] or
+    C == 1 tensor is both: it stays on the plain path). Symbolic strides that cannot be decided
+    count as not channels-last (a contiguous copy, as before)."""
+    if t.dim() != 4:
+        return False
+    try:
+        return bool(t.is_contiguous(memory_format=torch.channels_last)) and not bool(
+            t.is_contiguous())
+    except Exception:  # noqa: BLE001 - data-dependent symbolic strides
+        return False
+
+
 class Input:
     """The shape, dtype and dynamic range of one model input.
 
@@ -94,10 +107,8 @@ class Input:
     def from_tensor(cls, t: torch.Tensor, name: str | None = None) -> Input:
         """A static Input with the tensor's shape, dtype and memory format (the tensor is used for
         tracing)."""
-        channels_last = (t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
-                         and not t.is_contiguous())
         return cls(tuple(t.shape), dtype=t.dtype, name=name, torch_tensor=t,
-                   format=torch.channels_last if channels_last else torch.contiguous_format)
+                   format=torch.channels_last if is_channels_last(t) else torch.contiguous_format)
 
     @property
     def is_dynamic(self) -> bool:

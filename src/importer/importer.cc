@@ -3,6 +3,7 @@
 // after each conversion the IR types are compared with torch's metadata, so a converter that
 // computes a wrong shape fails the import instead of producing a wrong engine.
 #include <algorithm>
+#include <vector>
 
 #include "converter.h"
 
@@ -214,11 +215,16 @@ Expected<Graph> import_group(const TorchGraph& tg, const GroupIO& group,
     }
     g.outputs.push_back(v);
   }
-  // 4. Channels-last inputs.
+  // 4. Channels-last inputs (each once: a second permute would silently transpose it again).
+  std::vector<bool> taken(group.inputs.size(), false);
   for (int32_t k : group.channels_last_inputs) {
     if (k < 0 || static_cast<size_t>(k) >= group.inputs.size()) {
       return invalid_argument("channels-last input #", k, " of ", group.inputs.size(), " inputs");
     }
+    if (taken[static_cast<size_t>(k)]) {
+      return invalid_argument("channels-last input #", k, " is listed twice");
+    }
+    taken[static_cast<size_t>(k)] = true;
     Status s = take_channels_last(g, g.inputs[static_cast<size_t>(k)]);
     if (!s.ok()) return s.with_context(tg.node_context(group.inputs[static_cast<size_t>(k)]));
   }

@@ -294,13 +294,7 @@ TEST(CudnnAccepts, AttentionBshdRules) {
 // ---- probe of refused shapes (GPU) --------------------------------------------------------------
 
 TEST(CudnnProbe, RefusedShapesHaveNoPlanOrMatch) {
-  Expected<std::unique_ptr<Device>> device = open_cuda_device();
-  if (!device.ok()) {
-    if (device.status().code() != StatusCode::kNotFound || require_cuda) {
-      FAIL() << "no CUDA device: " << device.status().to_string();
-    }
-    GTEST_SKIP() << device.status().message();
-  }
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   std::vector<HarnessCase> probes;
   for (const char* dt_c : kHalfTypes) {
     const std::string dt = dt_c;
@@ -389,13 +383,7 @@ std::vector<uint16_t> run_probe_conv(const cudnn::CudnnPlan& plan) {
 }
 
 TEST(CudnnPlanTest, UntrustedEnginesAreAFencedFallback) {
-  Expected<std::unique_ptr<Device>> device = open_cuda_device();
-  if (!device.ok()) {
-    if (device.status().code() != StatusCode::kNotFound || require_cuda) {
-      FAIL() << "no CUDA device: " << device.status().to_string();
-    }
-    GTEST_SKIP() << device.status().message();
-  }
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   Expected<std::shared_ptr<const cudnn::CudnnPlan>> trusted =
       cudnn::cudnn_plan("CudnnPlanTest trusted", describe_probe_conv);
   ASSERT_TRUE(trusted.ok()) << trusted.status().to_string();

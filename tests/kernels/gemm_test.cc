@@ -287,13 +287,6 @@ KILN_HARNESS_CASES(Gemm, gemm_cases);
 
 // ---- plain GPU tests: helpers -------------------------------------------------------------------
 
-#define OPEN_CUDA_DEVICE_OR_SKIP(device)                        \
-  Expected<std::unique_ptr<Device>> device = open_cuda_device(); \
-  if (!device.ok()) {                                           \
-    if (require_cuda) FAIL() << device.status().message();      \
-    GTEST_SKIP() << device.status().message();                  \
-  }
-
 // A device copy of `h` (owned by the device until release_all()).
 TensorView put(Device& device, const HostTensor& h) {
   Expected<void*> p = device.allocate(std::max<int64_t>(h.nbytes(), 1));
@@ -482,7 +475,7 @@ void check_epilogue(Device& device, DType dt, int64_t m, int64_t n, int64_t k, A
 }
 
 TEST(GemmEpilogues, MatchDoublePrecision) {
-  OPEN_CUDA_DEVICE_OR_SKIP(device);
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
     for (Activation act : kActivations) {
       for (bool bias : {false, true}) {
@@ -501,7 +494,7 @@ TEST(GemmEpilogues, MatchDoublePrecision) {
 // ---- workspace: too small, none, and inside a CUDA graph capture ------------------------------
 
 TEST(GemmWorkspace, TooSmallIsAClearError) {
-  OPEN_CUDA_DEVICE_OR_SKIP(device);
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   struct Case {
     DType dt;
     Activation act;
@@ -544,7 +537,7 @@ TEST(GemmWorkspace, TooSmallIsAClearError) {
 // silu/gelu on an f16/bf16 output that is not 16-byte aligned (2 bytes past an allocation): the
 // in-place activation's one-element form; the elements around the output stay untouched.
 TEST(GemmActivation, UnalignedOutput) {
-  OPEN_CUDA_DEVICE_OR_SKIP(device);
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   for (DType dt : {DType::kF16, DType::kBF16}) {
     for (Activation act : {Activation::kGelu, Activation::kSilu}) {
       SCOPED_TRACE(std::string(dtype_name(dt)) + " " + name_of(act));
@@ -583,7 +576,7 @@ TEST(GemmActivation, UnalignedOutput) {
 // in-place activation, an epilogue, a long K (split-K candidates, which need workspace) and a
 // batched matmul, each compared with the reference after one graph launch.
 TEST(GemmWorkspace, WorksInsideGraphCapture) {
-  OPEN_CUDA_DEVICE_OR_SKIP(device);
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   struct Case {
     DType dt;
     Activation act;
@@ -665,7 +658,7 @@ BiasProbe bias_probe(DType dt, int64_t m, int64_t n, int64_t k, bool folded) {
 }
 
 TEST(GemmBiasEpilogue, BiasEpilogueRounding) {
-  OPEN_CUDA_DEVICE_OR_SKIP(device);
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   struct Shape {
     int64_t m, n, k;
   };

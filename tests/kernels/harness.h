@@ -173,6 +173,20 @@ Expected<std::vector<NodeTypes>> case_node_types(const HarnessCase& c);
 // Set by main() from --require_cuda: no CUDA device is then a failure, not a skip.
 extern bool require_cuda;
 
+// In a TEST body: declares `device`, the CUDA device. Without one (NotFound: no CUDA in this
+// build, no device, no driver) the test is skipped, unless --require_cuda (the GPU machine's
+// scripts/gpu-check) makes that a failure; any other CUDA failure fails the test.
+#define KILN_OPEN_CUDA_DEVICE_OR_SKIP(device)                                                \
+  ::kiln::Expected<std::unique_ptr<::kiln::harness::Device>> device =                        \
+      ::kiln::harness::open_cuda_device();                                                   \
+  if (!device.ok()) {                                                                        \
+    if (device.status().code() != ::kiln::StatusCode::kNotFound ||                           \
+        ::kiln::harness::require_cuda) {                                                     \
+      FAIL() << "no CUDA device: " << device.status().to_string();                           \
+    }                                                                                        \
+    GTEST_SKIP() << device.status().message();                                               \
+  }
+
 // The parameterized test every family instantiates (its TEST_P is in harness.cc).
 class KernelHarness : public testing::TestWithParam<HarnessCase> {};
 std::string case_test_name(const testing::TestParamInfo<HarnessCase>& info);

@@ -358,11 +358,7 @@ IndexRun run_index_kernel(Device& device, const std::string& ir, const char* ker
 }
 
 TEST(CudaMovementTest, OutOfRangeIndicesGiveZeros) {
-  Expected<std::unique_ptr<Device>> device = open_cuda_device();
-  if (!device.ok()) {
-    if (require_cuda) FAIL() << device.status().to_string();
-    GTEST_SKIP() << device.status().to_string();
-  }
+  KILN_OPEN_CUDA_DEVICE_OR_SKIP(device);
   const std::vector<float> x = {1, 2, 3, 4, 5, 6};  // [3, 2]
   // take along axis 0: rows 2, -1 (= 2), 3 (out), -4 (out), 0.
   const std::string take_ir =

@@ -23,7 +23,7 @@ import torch.fx
 from kiln import _C
 from kiln._decompositions import decomposition_table
 from kiln._interchange import _attr, bounded, target_name, to_torch_graph
-from kiln._settings import CompilationSettings, Device, Input
+from kiln._settings import CompilationSettings, Device, Input, is_channels_last
 from kiln.runtime import engine_key, register_engine
 
 logger = logging.getLogger("kiln")
@@ -216,16 +216,10 @@ def compile_graph_module(gm: torch.fx.GraphModule, s: CompilationSettings,
 
 
 def _is_channels_last(node: torch.fx.Node) -> bool:
-    """Whether the node's tensor is rank 4 and laid out channels-last (not also contiguous): its
-    engine then reads that memory as it is (an [N, H, W, C] input) instead of a contiguous copy."""
+    """Whether the node's tensor is channels-last: its engine then reads that memory as it is (an
+    [N, H, W, C] input) instead of a contiguous copy."""
     val = node.meta.get("val")
-    if not isinstance(val, torch.Tensor) or val.dim() != 4:
-        return False
-    try:
-        return bool(val.is_contiguous(memory_format=torch.channels_last)) and not bool(
-            val.is_contiguous())
-    except Exception:  # noqa: BLE001 - symbolic strides it cannot decide: take a copy as before
-        return False
+    return isinstance(val, torch.Tensor) and is_channels_last(val)
 
 
 def graph_device(gm: torch.fx.GraphModule) -> Device:

@@ -328,6 +328,10 @@ TEST(ImporterTest, ChannelsLastInputsArriveNhwcAndArePermutedFirst) {
   bad = import_group(b2.g, GroupIO{{f}, {y}, {f}, {1}}, ImportOptions{});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("channels-last input #1"), std::string::npos);
+  bad = import_group(b.g, GroupIO{{e}, {x}, {e}, {0, 0}}, ImportOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("listed twice"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(ImporterTest, LowersF32ComputeToF16InsideKeepingF32Edges) {
