@@ -87,13 +87,14 @@ def _calibrate_batch_norms(model: torch.nn.Module) -> None:
     model.eval()
 
 
-def _hf(cls: str, cfg: str, **kwargs) -> Callable[[], torch.nn.Module]:
-    """A transformers model returning plain tuples, without a KV cache."""
+def _hf(cls: str, cfg: str, **kwargs) -> Callable[..., torch.nn.Module]:
+    """A transformers model returning plain tuples, without a KV cache. The build takes config
+    overrides (tests build fewer layers)."""
 
-    def build():
+    def build(**overrides):
         import transformers
 
-        config = getattr(transformers, cfg)(**kwargs)
+        config = getattr(transformers, cfg)(**{**kwargs, **overrides})
         config.use_cache = False
         return _Tuples(getattr(transformers, cls)(config))
 

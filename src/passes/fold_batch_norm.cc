@@ -23,26 +23,7 @@ namespace {
 using passes_internal::add_value;
 using passes_internal::live_nodes;
 using passes_internal::live_use_counts;
-
-// The elements of a float constant as doubles, or nothing for other dtypes.
-std::optional<std::vector<double>> read_floats(const ConstantAttrs& c) {
-  const int64_t size = dtype_size(c.dtype);
-  if (!dtype_is_float(c.dtype) || c.dtype == DType::kF64) return std::nullopt;
-  std::vector<double> out(c.data.size / static_cast<size_t>(size));
-  const uint8_t* p = c.data.data();
-  for (size_t i = 0; i < out.size(); ++i, p += size) {
-    if (c.dtype == DType::kF32) {
-      float f;
-      std::memcpy(&f, p, 4);
-      out[i] = f;
-    } else {
-      uint16_t h;
-      std::memcpy(&h, p, 2);
-      out[i] = c.dtype == DType::kF16 ? f16_to_f32(h) : bf16_to_f32(h);
-    }
-  }
-  return out;
-}
+using passes_internal::read_floats;
 
 // A constant of `dtype` and `shape` holding `values`, each rounded once from double.
 ConstantAttrs make_constant(DType dtype, std::vector<int64_t> shape,

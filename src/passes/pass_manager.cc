@@ -25,6 +25,7 @@ constexpr PassInfo kPasses[] = {
     {"fold-batch-norm", fold_batch_norm},
     {"layout", layout},
     {"fold-attention-permutes", fold_attention_permutes},
+    {"raise-composites", raise_composites},
     {"fuse-epilogues", fuse_epilogues},
 };
 

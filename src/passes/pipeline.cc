@@ -10,7 +10,8 @@ std::vector<std::string> default_pipeline() {
       "canonicalize",     // undo importer noise: reshape/permute chains, identity views and casts
       "fold-constants",   // evaluate weight-only subgraphs (transposed weights, masks, arange)
       "cse",              // merge duplicates left by the importer and by folding
-      "canonicalize",     // clean up what folding and merging exposed
+      "raise-composites",  // matmul + bias -> linear, tanh-GELU / RMSNorm chains -> one op
+      "canonicalize",     // clean up what folding, merging and raising exposed
       "fold-batch-norm",  // conv + batch_norm -> conv (needs the weights folded to constants)
       "dce",              // drop the unfolded convs, so that layout does not rewrite them
       "layout",           // CUDA: NHWC convs, NCHW permutes sunk to where they cancel

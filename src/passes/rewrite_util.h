@@ -1,8 +1,10 @@
-// Small helpers the rewriting passes (fold-batch-norm, fuse-epilogues, layout) share: use counts
-// that ignore dead nodes, adding an undefined value, and permuting a type. Internal to src/passes;
-// it holds no rewrite of its own.
+// Small helpers the rewriting passes (fold-batch-norm, fuse-epilogues, layout, raise-composites)
+// share: use counts that ignore dead nodes, adding an undefined value, permuting a type and reading
+// a float constant. Internal to src/passes; it holds no rewrite of its own.
 #pragma once
 
+#include <cstring>
+#include <optional>
 #include <vector>
 
 #include "kiln/ir/graph.h"
@@ -56,6 +58,26 @@ inline ValueId add_value(Graph& g, TensorType type, std::string name = "") {
 inline TensorType permuted(const TensorType& t, const std::vector<int64_t>& perm) {
   TensorType out{t.dtype, {}};
   for (int64_t p : perm) out.shape.push_back(t.shape[static_cast<size_t>(p)]);
+  return out;
+}
+
+// The elements of a float constant as doubles, or nothing for other dtypes.
+inline std::optional<std::vector<double>> read_floats(const ConstantAttrs& c) {
+  const int64_t size = dtype_size(c.dtype);
+  if (!dtype_is_float(c.dtype) || c.dtype == DType::kF64) return std::nullopt;
+  std::vector<double> out(c.data.size / static_cast<size_t>(size));
+  const uint8_t* p = c.data.data();
+  for (size_t i = 0; i < out.size(); ++i, p += size) {
+    if (c.dtype == DType::kF32) {
+      float f;
+      std::memcpy(&f, p, 4);
+      out[i] = f;
+    } else {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      out[i] = c.dtype == DType::kF16 ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+  }
   return out;
 }
 

@@ -95,7 +95,25 @@ def _gpt2():
     return transformers.GPT2Model(cfg)
 
 
-@pytest.mark.parametrize("make", [_bert, _gpt2], ids=["bert", "gpt2"])
+def _llama():
+    import transformers
+
+    cfg = transformers.LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128,
+                                   num_hidden_layers=2, num_attention_heads=4,
+                                   num_key_value_heads=2, max_position_embeddings=64,
+                                   use_cache=False, return_dict=False)
+    return transformers.LlamaModel(cfg)
+
+
+def engine_nodes(gm):
+    """(op, kernel, type, loc) of every node of every engine in a compiled module."""
+    from kiln.runtime import _execute_engine
+
+    return [n for node in gm.graph.nodes if node.target is torch.ops.kiln.execute_engine.default
+            for n in _execute_engine._ENGINES[node.args[2]].engine.nodes]
+
+
+@pytest.mark.parametrize("make", [_bert, _gpt2, _llama], ids=["bert", "gpt2", "llama"])
 def test_transformers_static(make):
     torch.manual_seed(0)
     ids = torch.randint(0, 128, (2, 16))
@@ -106,17 +124,29 @@ def test_gpt2_causal_mask_becomes_is_causal():
     """With static shapes GPT-2's causal mask folds to a constant bool [B, 1, L, L]; canonicalize
     turns it into is_causal (flash attention on CUDA takes that, not a bool mask), so no bool
     constant is left in the engine, and the output still matches eager."""
-    from kiln.runtime import _execute_engine
-
     torch.manual_seed(0)
     gm = check_model(_gpt2(), [torch.randint(0, 128, (2, 16))])
-    nodes = [n for node in gm.graph.nodes if node.target is torch.ops.kiln.execute_engine.default
-             for n in _execute_engine._ENGINES[node.args[2]].engine.nodes]
+    nodes = engine_nodes(gm)
     assert any(op == "attention" for op, _, _, _ in nodes)
     assert not any(op == "constant" and str(t).startswith("bool") for op, _, t, _ in nodes), nodes
 
 
-@pytest.mark.parametrize("make", [_bert, _gpt2], ids=["bert", "gpt2"])
+def test_decoders_raise_to_linear_gelu_and_rms_norm():
+    """GPT-2's Conv1D projections (addmm with a [K, N] weight) become linears with their bias and
+    its spelled-out tanh-GELU becomes the linear's activation; Llama's RMSNorm chain (cast, pow,
+    mean, rsqrt, mul) becomes rms_norm. Outputs still match eager."""
+    torch.manual_seed(0)
+    ids = torch.randint(0, 128, (2, 16))
+    gpt2 = [(op, t) for op, _, t, _ in engine_nodes(check_model(_gpt2(), [ids]))]
+    ops = [op for op, _ in gpt2]
+    assert not {"matmul", "pow", "tanh"} & set(ops), ops
+    assert ops.count("linear") == 8 and ops.count("add") == 1 + 2 * 2, ops  # pos emb, residuals
+    llama = [op for op, _, _, _ in engine_nodes(check_model(_llama(), [ids]))]
+    assert llama.count("rms_norm") == 2 * 2 + 1, llama
+    assert not {"pow", "rsqrt", "reduce_mean"} & set(llama), llama
+
+
+@pytest.mark.parametrize("make", [_bert, _gpt2, _llama], ids=["bert", "gpt2", "llama"])
 def test_transformers_dynamic_batch_and_sequence(make):
     torch.manual_seed(0)
     spec = kiln.Input(min_shape=(1, 2), opt_shape=(2, 16), max_shape=(4, 64), dtype=torch.int64,
