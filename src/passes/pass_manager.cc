@@ -26,6 +26,7 @@ constexpr PassInfo kPasses[] = {
     {"layout", layout},
     {"fold-attention-permutes", fold_attention_permutes},
     {"raise-composites", raise_composites},
+    {"fold-views", fold_views},
     {"fuse-epilogues", fuse_epilogues},
 };
 

@@ -17,8 +17,10 @@ std::vector<std::string> default_pipeline() {
       "layout",           // CUDA: NHWC convs, NCHW permutes sunk to where they cancel
       "fold-constants",   // permute the weights layout made channels-last
       "canonicalize",     // cancel the permute pairs that met, unit-dim permutes -> reshapes
+      "fold-views",       // views past linears and slices; chains of views -> one permute at most
       "fold-attention-permutes",  // attention reads q, k, v as [B, L, H, E]: no head permutes
-      "canonicalize",     // cancel the attention output's permute against the one after it
+      "fold-views",       // the attention output's permute against the ones after it
+      "canonicalize",     // drop the identity views left behind
       "fuse-epilogues",   // residual add and activation into conv / linear, after layout has
                           // moved the permutes out from between them
       "dce",              // drop everything the passes above left unused

@@ -1,17 +1,14 @@
 // raise-composites: rewrites the op-by-op spellings that exported models use for ops kiln has as
-// one node back into that node, so that kernel selection and fuse-epilogues see the op. In three
-// phases, each repeated to a fixed point:
-//   A. linear:
+// one node back into that node, so that kernel selection and fuse-epilogues see the op. Repeated
+// to a fixed point:
+//   linears:
 //      matmul(x, w) with w a 2-d float constant [K, N] that nothing else reads, x of rank >= 2
 //          -> linear(x, w) with the constant transposed in place to [N, K]
 //             (HF GPT-2's Conv1D: addmm(b, x, w) imports as add(b, matmul(x, w)));
 //      add(linear(x, w), b) or add(b, linear(x, w)) with b of type [N] (the output's dtype and
 //      last dim), the linear without bias or activation and its output read only by the add
 //          -> linear(x, w, b).
-//   B. linear(reshape(x)) where the reshape keeps x's last dim (it only regroups rows), x of rank
-//      >= 2  ->  reshape(linear(x)): the next canonicalize composes it with the reshape back, so
-//      that the linear meets its activation. After A, so that bias adds are already inside.
-//   C. activations and norms:
+//   activations and norms:
 //      x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))   (HF's "gelu_new")
 //          -> gelu(x) {approximate=tanh};
 //      w * cast(xf * rsqrt(mean(xf^2, last axis, keepdim) + eps)) with xf = cast(x) or x, either
@@ -37,12 +34,9 @@
 namespace kiln {
 namespace {
 
-using passes_internal::add_value;
 using passes_internal::live_nodes;
 using passes_internal::live_use_counts;
 using passes_internal::read_floats;
-
-enum class Phase { kLinear, kSinkReshapes, kActivationsAndNorms };
 
 bool is_float(DType d) { return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16; }
 
@@ -50,30 +44,16 @@ class Raiser {
  public:
   explicit Raiser(Graph& g) : g_(g) {}
 
-  // One sweep of `phase` over the nodes in order; true if anything changed. A sweep ends early
-  // after a rewrite that adds a node (the node list is rebuilt), so that producers stay exact.
-  bool sweep(Phase phase) {
+  // One sweep over the nodes in order; true if anything changed. Every rewrite is in place (the
+  // raised node takes the place of the pattern's last node), so producers stay exact.
+  bool sweep() {
     producers_ = graph_producers(g_);
     uses_ = live_use_counts(g_, live_nodes(g_));
     bool changed = false;
-    for (size_t i = 0; i < g_.nodes.size(); ++i) {
-      Node& n = g_.nodes[i];
+    for (Node& n : g_.nodes) {
       if (n.outputs.size() != 1 || uses_[n.outputs[0]] == 0) continue;
-      switch (phase) {
-        case Phase::kLinear:
-          changed = raise_matmul(n) || raise_bias(n) || changed;
-          break;
-        case Phase::kSinkReshapes:
-          if (std::optional<Node> reshape = sink_reshape(n)) {
-            g_.nodes.insert(g_.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1,
-                            std::move(*reshape));
-            return true;
-          }
-          break;
-        case Phase::kActivationsAndNorms:
-          changed = raise_gelu_tanh(n) || raise_rms_norm(n) || changed;
-          break;
-      }
+      changed = raise_matmul(n) || raise_bias(n) || raise_gelu_tanh(n) || raise_rms_norm(n) ||
+                changed;
     }
     return changed;
   }
@@ -116,7 +96,7 @@ class Raiser {
     n.attrs = std::move(attrs);
   }
 
-  // A: matmul(x, w) with a constant 2-d w -> linear(x, w transposed in place).
+  // matmul(x, w) with a constant 2-d w -> linear(x, w transposed in place).
   bool raise_matmul(Node& n) {
     if (n.op != OpKind::kMatMul || n.inputs.size() != 2) return false;
     const ValueId x = n.inputs[0], w = n.inputs[1];
@@ -142,7 +122,7 @@ class Raiser {
     return true;
   }
 
-  // A: add(linear(x, w), b) with b[N] -> linear(x, w, b).
+  // add(linear(x, w), b) with b[N] -> linear(x, w, b).
   bool raise_bias(Node& n) {
     if (n.op != OpKind::kAdd) return false;
     const TensorType& out = g_.type(n.outputs[0]);
@@ -162,26 +142,7 @@ class Raiser {
     return true;
   }
 
-  // B: linear(reshape(x)) keeping x's last dim -> reshape(linear(x)); returns the new reshape,
-  // which goes right after the linear.
-  std::optional<Node> sink_reshape(Node& n) {
-    if (n.op != OpKind::kLinear) return std::nullopt;
-    Node* r = def(n.inputs[0], OpKind::kReshape);
-    if (r == nullptr) return std::nullopt;
-    const TensorType& x = g_.type(r->inputs[0]);
-    const TensorType& viewed = g_.type(n.inputs[0]);
-    if (x.rank() < 2 || !(x.shape.back() == viewed.shape.back())) return std::nullopt;
-    const ValueId old_out = n.outputs[0];
-    TensorType direct = x;
-    direct.dtype = g_.type(old_out).dtype;
-    direct.shape.back() = g_.type(old_out).shape.back();
-    n.inputs[0] = r->inputs[0];
-    n.outputs[0] = add_value(g_, direct);
-    return Node{OpKind::kReshape, {n.outputs[0]}, {old_out},
-                ReshapeAttrs{g_.type(old_out).shape}, n.loc};
-  }
-
-  // C: x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x) {approximate=tanh}.
+  // x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))) -> gelu(x) {approximate=tanh}.
   bool raise_gelu_tanh(Node& n) {
     if (n.op != OpKind::kMul) return false;
     ValueId x = kNoValue;
@@ -217,7 +178,7 @@ class Raiser {
     return true;
   }
 
-  // C: w * cast(xf * rsqrt(mean(xf^2) + eps)) -> rms_norm(x, w).
+  // w * cast(xf * rsqrt(mean(xf^2) + eps)) -> rms_norm(x, w).
   bool raise_rms_norm(Node& n) {
     if (n.op != OpKind::kMul) return false;
     const TensorType& out = g_.type(n.outputs[0]);
@@ -278,17 +239,14 @@ class Raiser {
 
 Expected<bool> raise_composites(Graph& g, const PassOptions& /*options*/) {
   Raiser raiser(g);
+  // Every sweep that changes something raises at least one node, so a graph needs at most about
+  // as many sweeps as it has nodes; more would be a rewrite cycle, a bug here.
+  const size_t max_sweeps = g.nodes.size() + 8;
   bool changed = false;
-  for (Phase phase : {Phase::kLinear, Phase::kSinkReshapes, Phase::kActivationsAndNorms}) {
-    // Every sweep that changes something raises or moves at least one node, so a graph needs at
-    // most about as many sweeps as it has nodes; more would be a rewrite cycle, a bug here.
-    const size_t max_sweeps = 2 * g.nodes.size() + 8;
-    size_t sweeps = 0;
-    while (raiser.sweep(phase)) {
-      changed = true;
-      if (++sweeps > max_sweeps) {
-        return internal_error("raise-composites: no fixed point after ", max_sweeps, " sweeps");
-      }
+  for (size_t sweep = 0; raiser.sweep(); ++sweep) {
+    changed = true;
+    if (sweep > max_sweeps) {
+      return internal_error("raise-composites: no fixed point after ", max_sweeps, " sweeps");
     }
   }
   return changed;

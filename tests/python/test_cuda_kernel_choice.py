@@ -69,7 +69,9 @@ def test_suite_model_kernels_on_cuda(model):
     # Convs: cuDNN except the shapes docs/kernels.md keeps on kiln's own kernel.
     cudnn, own = cudnn_conv_expected(m)
     assert (kernels[("conv", "cudnn.conv")], kernels[("conv", "cuda.conv")]) == (cudnn, own)
-    # BERT and GPT-2 keep no head permutes around attention (fold-attention-permutes). Llama's
-    # grouped k / v (expanded to every head) and ViT's nn.MultiheadAttention still have them.
-    if model.name in ("bert-base", "gpt2"):
-        assert kernels[("permute", "cuda.permute")] == 0, kernels
+    # Transformers keep no head permutes around attention (fold-views, fold-attention-permutes),
+    # but Llama, whose grouped k and v are expanded to every head before attention. ViT keeps one:
+    # its NCHW image to NHWC for the patch convolution.
+    permutes = {"bert-base": 0, "gpt2": 0, "vit_b_16": 1}
+    if model.name in permutes:
+        assert kernels[("permute", "cuda.permute")] == permutes[model.name], kernels

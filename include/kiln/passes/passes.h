@@ -35,8 +35,11 @@ Expected<bool> fuse_epilogues(Graph& g, const PassOptions& options);
 Expected<bool> layout(Graph& g, const PassOptions& options);
 // raise-composites: rewrites decomposed spellings back into one op: matmul with a constant weight
 // (and a bias add) -> linear, tanh-GELU chains -> gelu {approximate=tanh}, RMSNorm chains ->
-// rms_norm; sinks reshapes that keep the last dim from a linear's input to its output.
+// rms_norm.
 Expected<bool> raise_composites(Graph& g, const PassOptions& options);
+// fold-views: moves reshapes and permutes past linears (to their outputs) and slices (to after
+// them), and turns chains of static reshapes and permutes with several permutes into at most one.
+Expected<bool> fold_views(Graph& g, const PassOptions& options);
 // fold-attention-permutes: rewrites attention(permute(q), permute(k), permute(v)) with every
 // permute [0,2,1,3] of a rank-4 value into permute(attention {bshd=true}(q, k, v), [0,2,1,3]), on
 // every device, so that canonicalize can cancel the output permute against its user's.
