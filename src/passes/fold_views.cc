@@ -117,27 +117,73 @@ class AtomLayout {
   }
 
   // The chain as reshape(source, first) -> permute(perm) -> reshape(final): atoms that are
-  // adjacent and in the same order in the source and in the result form one dim of `first`.
+  // adjacent and in the same order in the source and in the result form one dim of `first`. When
+  // every dim of the result is one such block or a unit dim, `first` ends with one unit dim per
+  // unit dim of the result and the permute gives the result's shape itself (no reshape after it).
   void normal_form(std::vector<int64_t>* first, std::vector<int64_t>* perm) const {
     const std::vector<int> flat = flat_order();
     std::vector<size_t> rank_in_result(size_.size());
     for (size_t i = 0; i < flat.size(); ++i) rank_in_result[static_cast<size_t>(flat[i])] = i;
     // Blocks: runs of source atoms that are consecutive in the result too.
     std::vector<std::vector<int>> blocks;
+    std::vector<size_t> block_of(size_.size());
     for (size_t i = 0; i < source_order_.size(); ++i) {
       const int a = source_order_[i];
-      if (i > 0 && rank_in_result[static_cast<size_t>(a)] ==
-                       rank_in_result[static_cast<size_t>(source_order_[i - 1])] + 1) {
-        blocks.back().push_back(a);
-      } else {
-        blocks.push_back({a});
+      if (i == 0 || rank_in_result[static_cast<size_t>(a)] !=
+                        rank_in_result[static_cast<size_t>(source_order_[i - 1])] + 1) {
+        blocks.emplace_back();
       }
+      blocks.back().push_back(a);
+      block_of[static_cast<size_t>(a)] = blocks.size() - 1;
     }
     first->clear();
     for (const auto& b : blocks) {
       int64_t n = 1;
       for (int a : b) n *= size_[static_cast<size_t>(a)];
       first->push_back(n);
+    }
+    // The result's dims as blocks (or unit dims), if each is exactly one block or none. A unit dim
+    // goes into `first` before the earliest (in the source) block that follows it in the result,
+    // so that a permute of the sizes that are not 1 keeps its usual form ([1, L, H, E] ->
+    // [1, H, L, E] is [0, 2, 1, 3]).
+    std::vector<int64_t> result_block;  // per result dim: its block, or -1 for a unit dim
+    for (const auto& d : dims_) {
+      if (d.empty()) {
+        result_block.push_back(-1);
+        continue;
+      }
+      const size_t b = block_of[static_cast<size_t>(d[0])];
+      if (blocks[b] != d) {
+        result_block.clear();
+        break;
+      }
+      result_block.push_back(static_cast<int64_t>(b));
+    }
+    if (result_block.size() == dims_.size() && !dims_.empty()) {
+      // Where each unit dim goes: before block `key` (blocks.size(): at the end).
+      std::vector<int64_t> key(dims_.size(), static_cast<int64_t>(blocks.size()));
+      for (size_t i = dims_.size(); i-- > 0;) {
+        const int64_t next = i + 1 < dims_.size() ? key[i + 1] : int64_t(blocks.size());
+        key[i] = result_block[i] >= 0 ? std::min(next, result_block[i]) : next;
+      }
+      std::vector<int64_t> position(dims_.size());
+      std::vector<int64_t> sizes;
+      for (size_t b = 0; b <= blocks.size(); ++b) {
+        for (size_t i = 0; i < dims_.size(); ++i) {
+          if (result_block[i] < 0 && key[i] == static_cast<int64_t>(b)) {
+            position[i] = static_cast<int64_t>(sizes.size());
+            sizes.push_back(1);
+          }
+        }
+        if (b == blocks.size()) break;
+        for (size_t i = 0; i < dims_.size(); ++i) {
+          if (result_block[i] == static_cast<int64_t>(b)) position[i] = int64_t(sizes.size());
+        }
+        sizes.push_back((*first)[b]);
+      }
+      *first = std::move(sizes);
+      *perm = std::move(position);
+      return;
     }
     std::vector<size_t> order(blocks.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
