@@ -42,6 +42,12 @@ class Engine:
         """(name, dtype, symbolic shape text) of each output, in order."""
         return self._engine.outputs
 
+    @property
+    def ir(self) -> str:
+        """The engine's graph as IR text, after the passes it was built with (a CUDA engine's too:
+        ``build_engine(engine.ir)`` runs that graph on the CPU reference kernels)."""
+        return self._engine.ir
+
     def output_shapes(self, input_shapes: Sequence[Sequence[int]]) -> list[list[int]]:
         """The output shapes for these input shapes (checks ranks, static dims and ranges)."""
         return self._engine.output_shapes([list(s) for s in input_shapes])

@@ -141,6 +141,8 @@ class PyEngine {
     return out;
   }
 
+  std::string ir() const { return print_graph(engine_->graph()); }
+
   std::vector<HostArray> run(const std::vector<HostArray>& arrays) {
     const Graph& g = engine_->graph();
     if (arrays.size() != g.inputs.size()) {
@@ -301,6 +303,7 @@ NB_MODULE(_C, m) {
       .def_prop_ro("output_specs", [](const PyEngine& e) { return e.specs(false); })
       .def_prop_ro("symbols", &PyEngine::symbols)
       .def_prop_ro("nodes", &PyEngine::nodes, "Per node: (op, kernel, output type, location).")
+      .def_prop_ro("ir", &PyEngine::ir, "The engine's graph (after the passes) as IR text.")
       .def_prop_ro("device", &PyEngine::device)
       .def("metadata", &PyEngine::metadata, nb::arg("key"))
       .def("new_context", &PyEngine::new_context, nb::arg("use_cuda_graphs") = nb::none(),
