@@ -4,18 +4,19 @@
 //   linear(reshape(x)) where the reshape keeps x's last dim (it only regroups rows), x of rank
 //   >= 2  ->  reshape(linear(x));
 //   linear(permute(x, p)) where p keeps the last axis last, and the linear is no wider than its
-//   input or has a static output that only reshapes, permutes and slices read
+//   input or has an output that only reshapes, permutes and slices read
 //       ->  permute(linear(x), p)
 //   (the permute then meets the views after the linear; the conditions keep a permute that stays
 //   from getting larger);
 //   slice(permute(x, p)) on axis a, every reader of the permute a slice
 //       ->  permute(slice(x) on axis p[a], p)   (slice first: the permute copies less);
-//   a chain of reshapes and permutes from s to t with a permute in it, every shape static
+//   a chain of reshapes and permutes from s to t with a permute in it
 //       ->  reshape(permute(reshape(s))) with at most one permute (none where the chain keeps the
 //           order of s's elements), the reshapes only where needed, when that has fewer permutes
 //           than the chain, or as many in fewer nodes.
 // The chain rule views every dim as a product of atoms: s's dims, split where a later reshape
-// splits them (a reshape whose dim would cut an atom unevenly stops the rule). Atoms adjacent and
+// splits them (a reshape whose dim would cut an atom unevenly, or split a symbolic dim, stops
+// the rule). Atoms adjacent and
 // in order in both s and t travel as one dim. nn.MultiheadAttention (torchvision's ViT) needs all
 // four: its q, k and v each pass three permutes on the way from the in-projection to attention,
 // and its output two more on the way to the out-projection.
@@ -38,15 +39,6 @@ using passes_internal::permuted;
 
 bool is_view(OpKind op) { return op == OpKind::kReshape || op == OpKind::kPermute; }
 
-std::optional<std::vector<int64_t>> static_shape(const TensorType& t) {
-  std::vector<int64_t> out;
-  for (const DimExpr& d : t.shape) {
-    if (!d.is_constant()) return std::nullopt;
-    out.push_back(d.constant_value());
-  }
-  return out;
-}
-
 std::vector<int64_t> normalized(std::vector<int64_t> perm) {
   for (int64_t& p : perm) {
     if (p < 0) p += static_cast<int64_t>(perm.size());
@@ -61,16 +53,26 @@ bool is_identity(const std::vector<int64_t>& perm) {
   return true;
 }
 
-Shape to_shape(const std::vector<int64_t>& dims) { return Shape(dims.begin(), dims.end()); }
+// The constant c with t == prod * c (t = 4*batch, prod = batch: 4), if there is one.
+std::optional<int64_t> constant_ratio(const DimExpr& t, const DimExpr& prod) {
+  if (t.terms().size() != 1 || prod.terms().size() != 1) return std::nullopt;
+  const int64_t tc = t.terms()[0].coeff, pc = prod.terms()[0].coeff;
+  if (pc == 0 || tc % pc != 0 || tc / pc <= 0 || !(prod * DimExpr(tc / pc) == t)) {
+    return std::nullopt;
+  }
+  return tc / pc;
+}
 
-// A chain of views from a source value, as a permutation of the source's atoms.
+// A chain of views from a source value, as a permutation of the source's atoms. An atom is a
+// static size or a symbolic dim; symbolic atoms are never split, and a symbolic dim of a reshape
+// must be a product of whole atoms.
 class AtomLayout {
  public:
-  // Sizes must be positive (a chain over an empty tensor moves nothing).
-  explicit AtomLayout(const std::vector<int64_t>& source) {
-    for (int64_t d : source) {
+  // Static sizes must be positive (a chain over an empty tensor moves nothing).
+  explicit AtomLayout(const Shape& source) {
+    for (const DimExpr& d : source) {
       dims_.emplace_back();
-      if (d != 1) dims_.back().push_back(new_atom(d, source_order_.size()));
+      if (d != DimExpr(1)) dims_.back().push_back(new_atom(d, source_order_.size()));
     }
   }
 
@@ -80,36 +82,45 @@ class AtomLayout {
     dims_ = std::move(out);
   }
 
-  // False if a new dim would cut an atom into pieces that do not divide it.
-  bool reshape(const std::vector<int64_t>& shape) {
+  // False if a new dim would cut an atom into pieces that do not divide it, split a symbolic
+  // atom, or take a symbolic atom into a dim that does not have it as a factor.
+  bool reshape(const Shape& shape) {
     std::vector<int> flat = flat_order();
     std::vector<std::vector<int>> out;
     size_t pos = 0;
-    for (int64_t t : shape) {
+    for (const DimExpr& t : shape) {
       out.emplace_back();
-      int64_t prod = 1;
-      while (prod < t) {
+      DimExpr prod(1);
+      while (prod != t) {
         if (pos >= flat.size()) return false;
         const int a = flat[pos];
-        const int64_t s = size_[static_cast<size_t>(a)];
-        if (t % (prod * s) == 0) {
+        const DimExpr& s = size_[static_cast<size_t>(a)];
+        const std::optional<int64_t> rest = constant_ratio(t, prod);
+        if (!rest) {  // a symbolic factor is still to come: take whole atoms
+          if (t.is_constant()) return false;
           out.back().push_back(a);
-          prod *= s;
+          prod = prod * s;
           ++pos;
           continue;
         }
-        const int64_t outer = t / prod;  // prod divides t: every atom taken so far did
-        if (s % outer != 0) return false;
-        // Split atom a into (outer, s / outer), in place in the source and in the flat order.
+        if (!s.is_constant()) return false;
+        const int64_t sv = s.constant_value();
+        if (*rest % sv == 0) {
+          out.back().push_back(a);
+          prod = prod * s;
+          ++pos;
+          continue;
+        }
+        if (sv % *rest != 0) return false;
+        // Split atom a into (rest, s / rest), in place in the source and in the flat order.
         const size_t at = static_cast<size_t>(
             std::find(source_order_.begin(), source_order_.end(), a) - source_order_.begin());
         source_order_.erase(source_order_.begin() + static_cast<std::ptrdiff_t>(at));
-        const int inner_atom = new_atom(s / outer, at);
-        const int outer_atom = new_atom(outer, at);
+        const int inner_atom = new_atom(sv / *rest, at);
+        const int outer_atom = new_atom(*rest, at);
         flat[pos] = inner_atom;
         flat.insert(flat.begin() + static_cast<std::ptrdiff_t>(pos), outer_atom);
       }
-      if (prod != t) return false;
     }
     if (pos != flat.size()) return false;
     dims_ = std::move(out);
@@ -120,7 +131,7 @@ class AtomLayout {
   // adjacent and in the same order in the source and in the result form one dim of `first`. When
   // every dim of the result is one such block or a unit dim, `first` ends with one unit dim per
   // unit dim of the result and the permute gives the result's shape itself (no reshape after it).
-  void normal_form(std::vector<int64_t>* first, std::vector<int64_t>* perm) const {
+  void normal_form(Shape* first, std::vector<int64_t>* perm) const {
     const std::vector<int> flat = flat_order();
     std::vector<size_t> rank_in_result(size_.size());
     for (size_t i = 0; i < flat.size(); ++i) rank_in_result[static_cast<size_t>(flat[i])] = i;
@@ -138,8 +149,8 @@ class AtomLayout {
     }
     first->clear();
     for (const auto& b : blocks) {
-      int64_t n = 1;
-      for (int a : b) n *= size_[static_cast<size_t>(a)];
+      DimExpr n(1);
+      for (int a : b) n = n * size_[static_cast<size_t>(a)];
       first->push_back(n);
     }
     // The result's dims as blocks (or unit dims), if each is exactly one block or none. A unit dim
@@ -167,12 +178,12 @@ class AtomLayout {
         key[i] = result_block[i] >= 0 ? std::min(next, result_block[i]) : next;
       }
       std::vector<int64_t> position(dims_.size());
-      std::vector<int64_t> sizes;
+      Shape sizes;
       for (size_t b = 0; b <= blocks.size(); ++b) {
         for (size_t i = 0; i < dims_.size(); ++i) {
           if (result_block[i] < 0 && key[i] == static_cast<int64_t>(b)) {
             position[i] = static_cast<int64_t>(sizes.size());
-            sizes.push_back(1);
+            sizes.push_back(DimExpr(1));
           }
         }
         if (b == blocks.size()) break;
@@ -196,8 +207,8 @@ class AtomLayout {
 
  private:
   // A new atom, at position `where` of the source order.
-  int new_atom(int64_t size, size_t where) {
-    size_.push_back(size);
+  int new_atom(DimExpr size, size_t where) {
+    size_.push_back(std::move(size));
     const int id = static_cast<int>(size_.size() - 1);
     source_order_.insert(source_order_.begin() + static_cast<std::ptrdiff_t>(where), id);
     return id;
@@ -209,7 +220,7 @@ class AtomLayout {
     return flat;
   }
 
-  std::vector<int64_t> size_;       // by atom id
+  std::vector<DimExpr> size_;       // by atom id
   std::vector<int> source_order_;   // atom ids in the source's memory order
   std::vector<std::vector<int>> dims_;  // the current dims, each its atoms in order
 };
@@ -305,9 +316,9 @@ class ViewFolder {
     const TensorType& out = g_.type(y);
     const bool narrower = in.shape.back().is_constant() && out.shape.back().is_constant() &&
                           out.shape.back().constant_value() <= in.shape.back().constant_value();
-    // A wider linear only when views alone read it and its shape is static, so that the chain
-    // rule can fold the permute into the views after it.
-    if (!narrower && (view_uses_[y] != uses_[y] || !static_shape(out))) return false;
+    // A wider linear only when views alone read it, so that the chain rule can fold the permute
+    // into the views after it.
+    if (!narrower && view_uses_[y] != uses_[y]) return false;
     // linear(x) has x's leading dims: the inverse permutation of out's.
     std::vector<int64_t> inverse(perm.size());
     for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = int64_t(i);
@@ -341,14 +352,13 @@ class ViewFolder {
     return true;
   }
 
-  // A chain of static reshapes and permutes ending at n -> reshape, permute, reshape.
+  // A chain of reshapes and permutes ending at n -> reshape, permute, reshape.
   bool fold_chain(Node& n, std::vector<Node>& before) {
     if (!is_view(n.op)) return false;
     // Walk up to the chain's source.
     std::vector<const Node*> chain;
     int permutes = 0;
     for (const Node* c = &n; c != nullptr && is_view(c->op);) {
-      if (!static_shape(g_.type(c->outputs[0]))) break;
       chain.push_back(c);
       if (c->op == OpKind::kPermute && !is_identity(normalized(c->attrs_as<PermuteAttrs>().perm))) {
         ++permutes;
@@ -358,36 +368,36 @@ class ViewFolder {
     }
     if (permutes == 0) return false;  // reshapes alone: canonicalize composes them
     const ValueId source = chain.back()->inputs[0];
-    std::optional<std::vector<int64_t>> source_shape = static_shape(g_.type(source));
-    if (!source_shape) return false;
-    for (int64_t d : *source_shape) {
-      if (d <= 0) return false;
+    const Shape& source_shape = g_.type(source).shape;
+    for (const DimExpr& d : source_shape) {
+      if (d.is_constant() && d.constant_value() <= 0) return false;
     }
-    AtomLayout layout(*source_shape);
+    AtomLayout layout(source_shape);
     for (size_t k = chain.size(); k-- > 0;) {
       const Node& c = *chain[k];
       if (c.op == OpKind::kPermute) {
         layout.permute(normalized(c.attrs_as<PermuteAttrs>().perm));
-      } else if (!layout.reshape(*static_shape(g_.type(c.outputs[0])))) {
+      } else if (!layout.reshape(g_.type(c.outputs[0]).shape)) {
         return false;
       }
     }
-    std::vector<int64_t> first, perm;
+    Shape first;
+    std::vector<int64_t> perm;
     layout.normal_form(&first, &perm);
     // Only fewer permutes, or as many in fewer nodes.
     const bool permute = !is_identity(perm);
-    const bool reshape_first = permute && first != *source_shape;
+    const bool reshape_first = permute && first != source_shape;
     const bool reshape_last =
-        !permute || !(permuted(TensorType{DType::kF32, to_shape(first)}, perm).shape ==
-                      g_.type(n.outputs[0]).shape);
+        !permute ||
+        !(permuted(TensorType{DType::kF32, first}, perm).shape == g_.type(n.outputs[0]).shape);
     const size_t nodes = size_t{reshape_first} + size_t{permute} + size_t{reshape_last};
     if (int{permute} == permutes && nodes >= chain.size()) return false;
     // reshape(source, first) -> permute(perm) -> n's output (a reshape to its shape).
     const DType dtype = g_.type(source).dtype;
     ValueId v = source;
     if (reshape_first) {
-      const ValueId r = add_value(g_, TensorType{dtype, to_shape(first)});
-      before.push_back(Node{OpKind::kReshape, {v}, {r}, ReshapeAttrs{to_shape(first)}, n.loc});
+      const ValueId r = add_value(g_, TensorType{dtype, first});
+      before.push_back(Node{OpKind::kReshape, {v}, {r}, ReshapeAttrs{first}, n.loc});
       v = r;
     }
     if (permute) {
