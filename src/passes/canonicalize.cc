@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kiln/passes/passes.h"
+#include "rewrite_util.h"
 
 namespace kiln {
 namespace {
@@ -78,10 +79,8 @@ class Canonicalizer {
   }
 
  private:
-  // The node defining `v` if it has op `op`, else null.
   Node* producer_with_op(ValueId v, OpKind op) {
-    int32_t p = v == kNoValue ? -1 : producers_[v];
-    return p >= 0 && g_.nodes[p].op == op ? &g_.nodes[p] : nullptr;
+    return passes_internal::producer_with_op(g_, producers_, v, op);
   }
 
   void set_input(Node& n, ValueId v) {

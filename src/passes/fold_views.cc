@@ -272,9 +272,9 @@ class ViewFolder {
   }
 
  private:
+  // The node defining `v` if it has op `op`, else null.
   Node* def(ValueId v, OpKind op) {
-    int32_t p = v == kNoValue ? -1 : producers_[v];
-    return p >= 0 && g_.nodes[p].op == op ? &g_.nodes[p] : nullptr;
+    return passes_internal::producer_with_op(g_, producers_, v, op);
   }
 
   // n (a linear reading a view of x) reads x instead and defines a new value of `type`; `view`

@@ -61,8 +61,7 @@ class Raiser {
  private:
   // The node defining `v` if it has op `op`, else null.
   Node* def(ValueId v, OpKind op) {
-    int32_t p = v == kNoValue ? -1 : producers_[v];
-    return p >= 0 && g_.nodes[p].op == op ? &g_.nodes[p] : nullptr;
+    return passes_internal::producer_with_op(g_, producers_, v, op);
   }
 
   // True if `v` is a float constant of one element within 2^-7 relative of `c` (exactly `c` if

@@ -1,6 +1,7 @@
 // Small helpers the rewriting passes (fold-batch-norm, fuse-epilogues, layout, raise-composites)
 // share: use counts that ignore dead nodes, adding an undefined value, permuting a type and reading
-// a float constant. Internal to src/passes; it holds no rewrite of its own.
+// a float constant, finding a value's producer by op. Internal to src/passes; it holds no rewrite of
+// its own.
 #pragma once
 
 #include <cstring>
@@ -10,6 +11,14 @@
 #include "kiln/ir/graph.h"
 
 namespace kiln::passes_internal {
+
+// The node defining `v` (producers: graph_producers()) if it has op `op`, else null.
+inline Node* producer_with_op(Graph& g, const std::vector<int32_t>& producers, ValueId v,
+                              OpKind op) {
+  const int32_t p = v == kNoValue ? -1 : producers[static_cast<size_t>(v)];
+  return p >= 0 && g.nodes[static_cast<size_t>(p)].op == op ? &g.nodes[static_cast<size_t>(p)]
+                                                            : nullptr;
+}
 
 // For each node, whether it is live: one of its outputs reaches a graph output. The nodes that
 // earlier rewrites left behind for dce are not.
