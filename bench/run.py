@@ -114,6 +114,20 @@ def _engine_keys() -> set:
     return set(_execute_engine._ENGINES)
 
 
+def _kernel_counts(keys: set) -> dict:
+    """How many nodes of the engines loaded since `keys` run on each kernel (constants aside),
+    most first: where a row's time can go (cuda.conv and cuda.attention are the generic
+    fallbacks)."""
+    from kiln.runtime import _execute_engine
+
+    counts: dict = {}
+    for key in set(_execute_engine._ENGINES) - keys:
+        for op, kernel, _, _ in _execute_engine._ENGINES[key].engine.nodes:
+            if op != "constant":
+                counts[kernel] = counts.get(kernel, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _release_engines(keys: set) -> None:
     """Drops engines deserialized since `keys` from kiln's process-wide cache, so their device
     weights and arenas are freed before the next baseline."""
@@ -210,6 +224,8 @@ def run_baseline(baseline, model, inputs, ref, row, args, device) -> dict:
         _sync(cuda)
         rec["build_s"] = time.perf_counter() - t0
         rec.update(info)
+        if keys is not None:
+            rec["kernels"] = _kernel_counts(keys)
         # What the callable needs resident: the model and inputs, or for a kiln module the inputs
         # and whatever of the model's device tensors it still holds (its weights are in engines).
         resident_mb = row["resident_mb"]
@@ -454,6 +470,11 @@ def markdown(result: dict) -> str:
                 if "coverage" in row]
     if coverage:
         lines += ["", "## kiln coverage", "", *coverage]
+    kernels = [f"- {row['model']} {row['shape']}: "
+               + ", ".join(f"{k} {n}" for k, n in row["baselines"]["kiln"]["kernels"].items())
+               for row in rows if row["baselines"].get("kiln", {}).get("kernels")]
+    if kernels:
+        lines += ["", "## kiln kernels (nodes per kernel)", "", *kernels]
     lines += ["", result.get("plot_note", "")]
     return "\n".join(lines).rstrip() + "\n"
 

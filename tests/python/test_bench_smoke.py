@@ -39,10 +39,15 @@ def test_bench_smoke(tmp_path):
         assert b["eager_graph"]["status"] == "error" and "CUDA" in b["eager_graph"]["error"]
         assert b["compile_max_autotune"]["status"] == "skipped (time budget)"
         assert row["coverage"].startswith("kiln partition:") and row["coverage_pct"] == 100.0
+        kernels = b["kiln"]["kernels"]  # nodes per kernel, most first, constants aside
+        assert kernels and all(k.startswith("ref.") for k in kernels), kernels
+        assert list(kernels.values()) == sorted(kernels.values(), reverse=True)
+        assert "ref.linear" in kernels and "ref.constant" not in kernels
 
     table = (out / "results.md").read_text()
     assert "| tiny_mlp |" in table and "| tiny_cnn |" in table
     assert "skipped (time budget)" in table and "eager_graph needs a CUDA device" in table
+    assert "## kiln kernels" in table and "ref.linear" in table
     assert "| tiny_mlp |" in run.stdout  # the table is printed at the end too
 
 
