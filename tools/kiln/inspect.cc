@@ -3,24 +3,30 @@
 // (op, kernel, output types, source location), the weight bytes, and the activation memory plan at
 // the opt shapes and at the max shapes.
 //
-// Deliberately not here: running anything (that is `kiln run`) or any output format other than
-// text for people.
+// With --ir, the engine's graph (after the passes it was built with) as IR text instead, which
+// `kiln build` and `kiln-opt` read back.
+//
+// Deliberately not here: running anything (that is `kiln run`) or a machine-readable form of the
+// tables.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli.h"
+#include "kiln/text/printer.h"
 
 namespace kiln::cli {
 namespace {
 
-constexpr std::string_view kInspectHelp = R"(usage: kiln inspect MODEL.kiln
+constexpr std::string_view kInspectHelp = R"(usage: kiln inspect MODEL.kiln [--ir]
 
 Prints an engine file's header and metadata, inputs and outputs (dtypes, symbolic shapes, ranges),
 symbols, nodes with their kernels and output types, weight bytes, and the planned activation memory
 at the opt shapes and at the max shapes.
 
 options:
+  --ir         print the engine's graph (after the passes) as IR text instead; `kiln build` reads
+               it back (a CUDA engine's graph builds for the CPU reference too)
   -h, --help   show this help
 )";
 
@@ -92,7 +98,8 @@ void print_io(const std::vector<IOInfo>& infos) {
 }  // namespace
 
 int inspect_command(std::span<char* const> args) {
-  Expected<ParsedArgs> parsed = parse_args(args, {});
+  constexpr OptionSpec kSpecs[] = {{"--ir", false}};
+  Expected<ParsedArgs> parsed = parse_args(args, kSpecs);
   if (!parsed.ok()) return usage_error("inspect", parsed.status().message());
   if (parsed->help) {
     std::fputs(kInspectHelp.data(), stdout);
@@ -108,6 +115,10 @@ int inspect_command(std::span<char* const> args) {
   const std::shared_ptr<const Engine>& engine = *loaded;
   const EngineContents& contents = engine->contents();
   const Graph& g = engine->graph();
+  if (parsed->options.count("--ir") != 0) {
+    std::fputs(print_graph(g).c_str(), stdout);
+    return 0;
+  }
 
   // 1. Header and metadata.
   std::error_code ec;
