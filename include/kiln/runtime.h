@@ -166,5 +166,16 @@ class ExecutionContext {
   std::unique_ptr<CudaState> cuda_;
 };
 
+// One engine's ExecutionContext::profile() times, for profile_report.
+struct EngineProfile {
+  std::string name;             // how the report names the engine
+  const Engine* engine = nullptr;
+  std::vector<double> node_ms;  // by node index, as profile() returns them
+};
+
+// The report `kiln run --profile` and kiln.runtime.profile print: GPU ms per engine, then per
+// kernel over every engine (ms, nodes), then the `top` slowest nodes (engine, index, op, kernel,
+// output type, source location). Constants are left out.
+std::string profile_report(std::span<const EngineProfile> runs, size_t top);
 
 }  // namespace kiln

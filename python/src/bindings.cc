@@ -142,6 +142,7 @@ class PyEngine {
   }
 
   std::string ir() const { return print_graph(engine_->graph()); }
+  const Engine* engine() const { return engine_.get(); }
 
   std::vector<HostArray> run(const std::vector<HostArray>& arrays) {
     const Graph& g = engine_->graph();
@@ -291,6 +292,24 @@ NB_MODULE(_C, m) {
         return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       },
       nb::arg("text"), nb::arg("device") = "cpu", "Builds an engine file (bytes) from IR text.");
+
+  m.def(
+      "profile_report",
+      [](const std::vector<std::tuple<std::string, const PyEngine*, std::vector<double>>>& runs,
+         size_t top) {
+        std::vector<EngineProfile> profiles;
+        for (const auto& [name, engine, node_ms] : runs) {
+          if (engine->engine()->graph().nodes.size() != node_ms.size()) {
+            throw nb::value_error(str_cat("engine ", name, " has ",
+                                          engine->engine()->graph().nodes.size(), " nodes, got ",
+                                          node_ms.size(), " times").c_str());
+          }
+          profiles.push_back({name, engine->engine(), node_ms});
+        }
+        return profile_report(profiles, top);
+      },
+      nb::arg("runs"), nb::arg("top"),
+      "The profile report (runtime.h) for (engine name, Engine, per-node ms) triples.");
 
   nb::class_<PyEngine>(m, "Engine")
       .def(nb::init<nb::bytes>(), nb::arg("data"))

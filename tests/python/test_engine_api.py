@@ -2,6 +2,7 @@
 users see (ValueError naming the input for bad shapes; KilnError for corrupt engine files)."""
 
 import math
+import os
 import numpy as np
 import pytest
 
@@ -93,3 +94,18 @@ def test_op_list_is_exposed():
     names = kiln.op_names()
     assert len(names) == len(set(names)) >= 60
     assert {"conv", "matmul", "softmax", "attention", "reshape"} <= set(names)
+
+
+def test_profile_report_formats_times_and_names_a_bad_count():
+    """kiln.runtime.profile's text comes from the same C++ formatter as `kiln run --profile`; fed
+    made-up times here (profiling itself needs a GPU)."""
+    from kiln import _C
+
+    text = open(os.path.join(os.path.dirname(__file__), "..", "ir", "cli", "kiln_cli.ir")).read()
+    engine = _C.Engine(kiln.build_engine(text[text.index("graph @cli_mlp"):]))
+    times = [0.1 * i for i in range(len(engine.nodes))]
+    report = _C.profile_report([("first", engine, times)], 2)
+    assert report.startswith("engine first: ") and "slowest 2 nodes:" in report
+    assert "ref.constant" not in report and "ref.softmax" in report
+    with pytest.raises(ValueError, match="engine first has .* nodes, got 1 times"):
+        _C.profile_report([("first", engine, [1.0])], 2)

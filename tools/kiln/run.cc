@@ -19,7 +19,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <random>
 #include <string_view>
 #include <vector>
@@ -174,39 +173,6 @@ double quantile(std::vector<double> samples, double q) {
   std::sort(samples.begin(), samples.end());
   size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(samples.size())));
   return samples[std::clamp<size_t>(rank, 1, samples.size()) - 1];
-}
-
-// The GPU time per kernel, then the 20 slowest nodes.
-void print_profile(const Engine& engine, const std::vector<double>& node_ms) {
-  const Graph& g = engine.graph();
-  std::map<std::string_view, std::pair<double, int>> by_kernel;
-  std::vector<size_t> order;
-  double total = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (g.nodes[i].op == OpKind::kConstant) continue;
-    auto& [ms, calls] = by_kernel[engine.kernels()[i]->name];
-    ms += node_ms[i];
-    ++calls;
-    total += node_ms[i];
-    order.push_back(i);
-  }
-  std::printf("profile (plain launches, an event after each node): %.3f ms GPU\n", total);
-  std::vector<std::pair<std::string_view, std::pair<double, int>>> kernels(by_kernel.begin(),
-                                                                          by_kernel.end());
-  std::sort(kernels.begin(), kernels.end(),
-            [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
-  for (const auto& [name, stat] : kernels) {
-    std::printf("  %9.3f ms %5d x  %s\n", stat.first, stat.second, std::string(name).c_str());
-  }
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return node_ms[a] > node_ms[b]; });
-  order.resize(std::min<size_t>(order.size(), 20));
-  std::printf("slowest nodes:\n");
-  for (size_t i : order) {
-    const Node& n = g.nodes[i];
-    std::printf("  %8.3f ms  #%-4zu %-16s %-22s %s\n", node_ms[i], i,
-                std::string(op_name(n.op)).c_str(), std::string(engine.kernels()[i]->name).c_str(),
-                n.outputs.empty() ? "" : g.type_text(g.type(n.outputs[0])).c_str());
-  }
 }
 
 // Device buffers and a stream for one `kiln run --device cuda`; they release themselves.
@@ -414,7 +380,8 @@ int run_command(std::span<char* const> args) {
     Expected<std::vector<double>> node_ms = context.profile(device_inputs, device_outputs,
                                                             gpu.stream());
     if (!node_ms.ok()) return fail(node_ms.status());
-    print_profile(*engine, *node_ms);
+    const EngineProfile run{"0", engine.get(), *node_ms};
+    std::fputs(profile_report({&run, 1}, 20).c_str(), stdout);
   }
   return 0;
 }

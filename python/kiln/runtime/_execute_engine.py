@@ -70,24 +70,7 @@ def profile(fn, *args, top: int = 25) -> str:
         calls = _PROFILE
     finally:
         _PROFILE = None
-    lines, rows, by_kernel = [], [], {}
-    for key, times in calls:
-        nodes = _ENGINES[key].engine.nodes
-        lines.append(f"engine {key}: {sum(times):.3f} ms GPU over {len(nodes)} nodes")
-        for i, ms in enumerate(times):
-            op, kernel, out_type, loc = nodes[i]
-            if op == "constant":
-                continue
-            rows.append((ms, key, i, op, kernel, out_type, loc))
-            total, count = by_kernel.get(kernel, (0.0, 0))
-            by_kernel[kernel] = (total + ms, count + 1)
-    lines.append("per kernel (ms, calls):")
-    for kernel, (total, count) in sorted(by_kernel.items(), key=lambda kv: -kv[1][0]):
-        lines.append(f"  {total:9.3f} {count:5d}  {kernel}")
-    lines.append(f"slowest {top} nodes:")
-    for ms, key, i, op, kernel, out_type, loc in sorted(rows, key=lambda r: -r[0])[:top]:
-        lines.append(f"  {ms:8.3f}  #{i:<4d} {op:<16s} {kernel:<22s} {out_type}  {loc}")
-    return "\n".join(lines)
+    return _C.profile_report([(key, _ENGINES[key].engine, times) for key, times in calls], top)
 
 
 def set_cudagraphs_mode(enabled: bool | None) -> None:
