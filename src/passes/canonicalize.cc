@@ -25,24 +25,12 @@
 namespace kiln {
 namespace {
 
+using passes_internal::is_identity_perm;
+using passes_internal::normalized_perm;
+
 // Sweeps are cheap and one normally suffices (producers are rewritten before their users); the cap
 // only turns a rewrite cycle, which would be a bug here, into an error.
 constexpr int kMaxSweeps = 32;
-
-std::vector<int64_t> normalized_perm(const std::vector<int64_t>& perm) {
-  std::vector<int64_t> out = perm;
-  for (int64_t& p : out) {
-    if (p < 0) p += static_cast<int64_t>(perm.size());
-  }
-  return out;
-}
-
-bool is_identity_perm(const std::vector<int64_t>& perm) {
-  for (size_t i = 0; i < perm.size(); ++i) {
-    if (perm[i] != static_cast<int64_t>(i)) return false;
-  }
-  return true;
-}
 
 // True if permuting `shape` by `perm` keeps every dim that is not a static 1 in its order.
 bool moves_only_unit_dims(const Shape& shape, const std::vector<int64_t>& perm) {

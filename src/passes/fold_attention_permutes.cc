@@ -30,11 +30,9 @@ ValueId swap_source(const Graph& g, const std::vector<int32_t>& producers, Value
   if (p.op != OpKind::kPermute || p.inputs.size() != 1 || g.type(p.inputs[0]).rank() != 4) {
     return kNoValue;
   }
-  std::vector<int64_t> perm = p.attrs_as<PermuteAttrs>().perm;
-  for (int64_t& d : perm) {
-    if (d < 0) d += 4;
-  }
-  return perm == kSwapSeqAndHeads ? p.inputs[0] : kNoValue;
+  return passes_internal::normalized_perm(p.attrs_as<PermuteAttrs>().perm) == kSwapSeqAndHeads
+             ? p.inputs[0]
+             : kNoValue;
 }
 
 }  // namespace

@@ -34,24 +34,12 @@ namespace {
 
 using passes_internal::add_value;
 using passes_internal::live_nodes;
+using passes_internal::is_identity_perm;
 using passes_internal::live_use_counts;
+using passes_internal::normalized_perm;
 using passes_internal::permuted;
 
 bool is_view(OpKind op) { return op == OpKind::kReshape || op == OpKind::kPermute; }
-
-std::vector<int64_t> normalized(std::vector<int64_t> perm) {
-  for (int64_t& p : perm) {
-    if (p < 0) p += static_cast<int64_t>(perm.size());
-  }
-  return perm;
-}
-
-bool is_identity(const std::vector<int64_t>& perm) {
-  for (size_t i = 0; i < perm.size(); ++i) {
-    if (perm[i] != static_cast<int64_t>(i)) return false;
-  }
-  return true;
-}
 
 // The constant c with t == prod * c (t = 4*batch, prod = batch: 4), if there is one.
 std::optional<int64_t> constant_ratio(const DimExpr& t, const DimExpr& prod) {
@@ -95,31 +83,25 @@ class AtomLayout {
         if (pos >= flat.size()) return false;
         const int a = flat[pos];
         const DimExpr& s = size_[static_cast<size_t>(a)];
+        // The constant factor t still needs, if no symbolic one is to come.
         const std::optional<int64_t> rest = constant_ratio(t, prod);
-        if (!rest) {  // a symbolic factor is still to come: take whole atoms
-          if (t.is_constant()) return false;
-          out.back().push_back(a);
-          prod = prod * s;
-          ++pos;
+        if (!rest && t.is_constant()) return false;
+        if (rest && (!s.is_constant() || *rest % s.constant_value() != 0)) {
+          const int64_t sv = s.is_constant() ? s.constant_value() : 0;
+          if (sv == 0 || sv % *rest != 0) return false;
+          // Split atom a into (rest, s / rest), in place in the source and in the flat order.
+          const size_t at = static_cast<size_t>(
+              std::find(source_order_.begin(), source_order_.end(), a) - source_order_.begin());
+          source_order_.erase(source_order_.begin() + static_cast<std::ptrdiff_t>(at));
+          const int inner_atom = new_atom(sv / *rest, at);
+          const int outer_atom = new_atom(*rest, at);
+          flat[pos] = inner_atom;
+          flat.insert(flat.begin() + static_cast<std::ptrdiff_t>(pos), outer_atom);
           continue;
         }
-        if (!s.is_constant()) return false;
-        const int64_t sv = s.constant_value();
-        if (*rest % sv == 0) {
-          out.back().push_back(a);
-          prod = prod * s;
-          ++pos;
-          continue;
-        }
-        if (sv % *rest != 0) return false;
-        // Split atom a into (rest, s / rest), in place in the source and in the flat order.
-        const size_t at = static_cast<size_t>(
-            std::find(source_order_.begin(), source_order_.end(), a) - source_order_.begin());
-        source_order_.erase(source_order_.begin() + static_cast<std::ptrdiff_t>(at));
-        const int inner_atom = new_atom(sv / *rest, at);
-        const int outer_atom = new_atom(*rest, at);
-        flat[pos] = inner_atom;
-        flat.insert(flat.begin() + static_cast<std::ptrdiff_t>(pos), outer_atom);
+        out.back().push_back(a);  // the whole atom
+        prod = prod * s;
+        ++pos;
       }
     }
     if (pos != flat.size()) return false;
@@ -308,7 +290,7 @@ class ViewFolder {
     if (n.op != OpKind::kLinear) return false;
     Node* p = def(n.inputs[0], OpKind::kPermute);
     if (p == nullptr) return false;
-    const std::vector<int64_t> perm = normalized(p->attrs_as<PermuteAttrs>().perm);
+    const std::vector<int64_t> perm = normalized_perm(p->attrs_as<PermuteAttrs>().perm);
     const int64_t last = static_cast<int64_t>(perm.size()) - 1;
     if (perm.empty() || perm.back() != last) return false;
     const ValueId y = n.outputs[0];
@@ -335,7 +317,7 @@ class ViewFolder {
     if (p == nullptr) return false;
     const ValueId t = n.inputs[0];
     if (slice_uses_[t] != uses_[t]) return false;
-    const std::vector<int64_t> perm = normalized(p->attrs_as<PermuteAttrs>().perm);
+    const std::vector<int64_t> perm = normalized_perm(p->attrs_as<PermuteAttrs>().perm);
     SliceAttrs sliced = n.attrs_as<SliceAttrs>();
     const int64_t rank = static_cast<int64_t>(perm.size());
     const int64_t axis = sliced.axis < 0 ? sliced.axis + rank : sliced.axis;
@@ -360,7 +342,7 @@ class ViewFolder {
     int permutes = 0;
     for (const Node* c = &n; c != nullptr && is_view(c->op);) {
       chain.push_back(c);
-      if (c->op == OpKind::kPermute && !is_identity(normalized(c->attrs_as<PermuteAttrs>().perm))) {
+      if (c->op == OpKind::kPermute && !is_identity_perm(normalized_perm(c->attrs_as<PermuteAttrs>().perm))) {
         ++permutes;
       }
       const int32_t p = producers_[c->inputs[0]];
@@ -376,7 +358,7 @@ class ViewFolder {
     for (size_t k = chain.size(); k-- > 0;) {
       const Node& c = *chain[k];
       if (c.op == OpKind::kPermute) {
-        layout.permute(normalized(c.attrs_as<PermuteAttrs>().perm));
+        layout.permute(normalized_perm(c.attrs_as<PermuteAttrs>().perm));
       } else if (!layout.reshape(g_.type(c.outputs[0]).shape)) {
         return false;
       }
@@ -385,7 +367,7 @@ class ViewFolder {
     std::vector<int64_t> perm;
     layout.normal_form(&first, &perm);
     // Only fewer permutes, or as many in fewer nodes.
-    const bool permute = !is_identity(perm);
+    const bool permute = !is_identity_perm(perm);
     const bool reshape_first = permute && first != source_shape;
     const bool reshape_last =
         !permute ||

@@ -77,11 +77,7 @@ bool moves_only_unit_dims(const Shape& shape, const std::vector<int64_t>& perm) 
 
 bool is_back_permute(const Node& n) {
   if (n.op != OpKind::kPermute) return false;
-  std::vector<int64_t> perm = n.attrs_as<PermuteAttrs>().perm;
-  for (int64_t& p : perm) {
-    if (p < 0) p += static_cast<int64_t>(perm.size());
-  }
-  return perm == kToFirst;
+  return passes_internal::normalized_perm(n.attrs_as<PermuteAttrs>().perm) == kToFirst;
 }
 
 class LayoutRewriter {

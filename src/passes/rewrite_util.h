@@ -1,6 +1,6 @@
 // Small helpers the rewriting passes (fold-batch-norm, fuse-epilogues, layout, raise-composites)
 // share: use counts that ignore dead nodes, adding an undefined value, permuting a type and reading
-// a float constant, finding a value's producer by op. Internal to src/passes; it holds no rewrite of
+// a float constant, finding a value's producer by op, normalising a permutation. Internal to src/passes; it holds no rewrite of
 // its own.
 #pragma once
 
@@ -61,6 +61,21 @@ inline std::vector<int32_t> live_use_counts(const Graph& g, const std::vector<bo
 inline ValueId add_value(Graph& g, TensorType type, std::string name = "") {
   g.values.push_back(Value{std::move(name), std::move(type)});
   return static_cast<ValueId>(g.values.size() - 1);
+}
+
+// `perm` with negative entries counted from the end (the normal form has none).
+inline std::vector<int64_t> normalized_perm(std::vector<int64_t> perm) {
+  for (int64_t& p : perm) {
+    if (p < 0) p += static_cast<int64_t>(perm.size());
+  }
+  return perm;
+}
+
+inline bool is_identity_perm(const std::vector<int64_t>& perm) {
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] != static_cast<int64_t>(i)) return false;
+  }
+  return true;
 }
 
 // `t` with dim i of the result being dim perm[i] of `t` (what a permute node computes).

@@ -48,6 +48,18 @@ def engine_count(gm: torch.fx.GraphModule) -> int:
     return sum(1 for n in gm.graph.nodes if n.target is torch.ops.kiln.execute_engine.default)
 
 
+def engine_nodes(gm: torch.fx.GraphModule) -> list[tuple[str, str, str, str]]:
+    """(op, kernel, output type, location) of every node of every engine in a compiled module,
+    read from the engine files it holds (a CUDA engine's too, without a GPU)."""
+    from kiln import _C
+
+    out = []
+    for node in gm.graph.nodes:
+        if node.op == "get_attr" and "_kiln_engine_" in str(node.target):
+            out += _C.Engine(getattr(gm, node.target).numpy().tobytes()).nodes
+    return out
+
+
 def check_converter(module: torch.nn.Module, inputs: Sequence[torch.Tensor], *,
                     dynamic: Sequence[kiln.Input] | None = None, rtol: float | None = None,
                     atol: float | None = None, **settings: Any) -> torch.fx.GraphModule:

@@ -13,6 +13,7 @@ import torch
 
 import kiln
 from kiln import _C
+from kiln_testing import engine_nodes
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
 import models as suite  # noqa: E402
@@ -26,16 +27,6 @@ LAYERS = {"bert-base": dict(num_hidden_layers=2), "gpt2": dict(n_layer=2),
 def build(model: suite.Model) -> torch.nn.Module:
     m = model.build(**LAYERS.get(model.name, {})).to(model.dtype).eval()
     return m.to(memory_format=torch.channels_last) if model.channels_last else m
-
-
-def engine_nodes(gm: torch.fx.GraphModule) -> list[tuple[str, str, str, str]]:
-    """(op, kernel, type, loc) of every engine node: engines load without a GPU."""
-    out = []
-    for node in gm.graph.nodes:
-        if node.op == "get_attr" and "_kiln_engine_" in str(node.target):
-            blob = getattr(gm, node.target)
-            out += _C.Engine(blob.numpy().tobytes()).nodes
-    return out
 
 
 def cudnn_conv_expected(m: torch.nn.Module) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import torch
 import torchvision
 
 import kiln
-from kiln_testing import engine_count
+from kiln_testing import engine_count, engine_nodes
 
 COSINE_MIN = 0.9999
 MAX_ABS = 1e-3  # fp32 reference kernels vs eager, after tens of layers
@@ -103,14 +103,6 @@ def _llama():
                                    num_key_value_heads=2, max_position_embeddings=64,
                                    use_cache=False, return_dict=False)
     return transformers.LlamaModel(cfg)
-
-
-def engine_nodes(gm):
-    """(op, kernel, type, loc) of every node of every engine in a compiled module."""
-    from kiln.runtime import _execute_engine
-
-    return [n for node in gm.graph.nodes if node.target is torch.ops.kiln.execute_engine.default
-            for n in _execute_engine._ENGINES[node.args[2]].engine.nodes]
 
 
 @pytest.mark.parametrize("make", [_bert, _gpt2, _llama], ids=["bert", "gpt2", "llama"])
