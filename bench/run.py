@@ -621,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
             row = previous.get((spec.name, label))
             if asked and (row is None or not finished(row, baselines)):
                 row = run_row(spec, label, batch, size, baselines, args, device, deadline)
+                row["git_commit"] = env["git_commit"]  # a resumed folder may mix commits
             elif row is None:
                 continue
             else:
