@@ -10,6 +10,10 @@
 // - mask: an additive float mask (q's dtype) broadcastable to [B, H, Lq, Lk], passed as cuDNN's
 //   attention bias with dims [1|B, 1|H, Lq, Lk]: batch and head broadcast natively (dim 1), a
 //   query-row broadcast ([.., 1, Lk], BERT's padding mask) by stride 0. Its last dim must be Lk.
+//   When Lk is not a multiple of 8, the mask is first copied into the workspace with rows padded
+//   to a multiple of 8 (zeros after Lk): cuDNN's flash kernels read the bias in pairs and 16-byte
+//   rows, and read past the end of an unpadded [.., Lk] mask (compute-sanitizer memcheck on H100,
+//   cuDNN 9.19, 2026-11-27: a 4-byte read at the end of a [1, 1, 1, 129] f16 mask).
 // Plans are cached per shape (cudnn_common.h); workspace_bytes builds the plan.
 //
 // Numerics: scores and softmax in f32; like every flash kernel (torch's included), cuDNN rounds
@@ -51,7 +55,17 @@ struct SdpaShape {
   int64_t mask_dims[4] = {1, 1, 1, 1};     // as given, right-aligned into 4 (leading 1s)
   int64_t bias_dims[4] = {1, 1, 1, 1};     // what cuDNN sees
   int64_t bias_strides[4] = {0, 0, 0, 0};  // 0 along a broadcast query dim
+  int64_t bias_pitch = 0;  // elements per row of the workspace's padded mask; 0: the mask as is
+  int64_t bias_rows = 0;   // rows of the padded mask (the mask's own dims before Lk)
 };
+
+constexpr int64_t kBiasRowAlign = 8;  // elements: 16 bytes of f16/bf16
+
+// Where the padded mask starts in the workspace, after the cuDNN plan's own scratch.
+int64_t padded_bias_offset(int64_t plan_workspace) { return (plan_workspace + 255) / 256 * 256; }
+int64_t padded_bias_bytes(const SdpaShape& s) {
+  return s.bias_rows * s.bias_pitch * dtype_size(s.dtype);
+}
 
 // ---- Host: operands -----------------------------------------------------------------------------
 
@@ -123,10 +137,15 @@ Expected<SdpaShape> sdpa_shape(const KernelArgs& args) {
                                 "] (its last dim must be Lk)");
       }
     }
-    // Contiguous strides of the mask's own dims; batch/head keep cuDNN's native size-1 broadcast,
-    // a size-1 query dim is stretched to Lq with stride 0.
+    // Contiguous strides of the mask's own dims (rows padded to 16 bytes when they are not, in
+    // the workspace's copy); batch/head keep cuDNN's native size-1 broadcast, a size-1 query dim
+    // is stretched to Lq with stride 0.
+    if (s.lk % kBiasRowAlign != 0) {
+      s.bias_pitch = (s.lk + kBiasRowAlign - 1) / kBiasRowAlign * kBiasRowAlign;
+      s.bias_rows = s.mask_dims[0] * s.mask_dims[1] * s.mask_dims[2];
+    }
     const std::vector<int64_t> strides = cudnn::contiguous_strides(
-        {s.mask_dims[0], s.mask_dims[1], s.mask_dims[2], s.mask_dims[3]});
+        {s.mask_dims[0], s.mask_dims[1], s.mask_dims[2], s.bias_pitch != 0 ? s.bias_pitch : s.lk});
     for (int d = 0; d < 4; ++d) {
       s.bias_dims[d] = s.mask_dims[d];
       s.bias_strides[d] = strides[d];
@@ -214,7 +233,8 @@ Expected<size_t> sdpa_workspace_bytes(const KernelArgs& args) {
   KILN_ASSIGN_OR_RETURN(SdpaShape s, sdpa_shape(args));
   if (trivial(s)) return size_t{0};
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<const cudnn::CudnnPlan> plan, sdpa_plan(s, nullptr));
-  return static_cast<size_t>(plan->workspace_bytes);
+  if (s.bias_pitch == 0) return static_cast<size_t>(plan->workspace_bytes);
+  return static_cast<size_t>(padded_bias_offset(plan->workspace_bytes) + padded_bias_bytes(s));
 }
 
 Status sdpa_run(const KernelArgs& args) {
@@ -240,7 +260,28 @@ Status sdpa_run(const KernelArgs& args) {
                                                      {kUidK, args.inputs[1].data},
                                                      {kUidV, args.inputs[2].data},
                                                      {kUidO, out.data}};
-  if (s.mask) pointers.emplace_back(kUidBias, args.inputs[3].data);
+  void* bias = s.mask ? args.inputs[3].data : nullptr;
+  if (s.bias_pitch != 0) {
+    // The mask with rows padded to 16 bytes, zeros after Lk (see the top of this file).
+    const int64_t offset = padded_bias_offset(plan->workspace_bytes);
+    const size_t bytes = static_cast<size_t>(offset + padded_bias_bytes(s));
+    if (args.workspace == nullptr || args.workspace_bytes < bytes) {
+      return invalid_argument("cudnn.attention: the padded mask needs ", bytes,
+                              " bytes of workspace, the launch has ",
+                              args.workspace == nullptr ? 0 : args.workspace_bytes);
+    }
+    const cudaStream_t stream = static_cast<cudaStream_t>(args.stream);
+    const size_t elt = static_cast<size_t>(dtype_size(s.dtype));
+    void* padded = static_cast<uint8_t*>(args.workspace) + offset;
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudaMemsetAsync(padded, 0, static_cast<size_t>(padded_bias_bytes(s)), stream));
+    KILN_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(
+        padded, static_cast<size_t>(s.bias_pitch) * elt, bias, static_cast<size_t>(s.lk) * elt,
+        static_cast<size_t>(s.lk) * elt, static_cast<size_t>(s.bias_rows),
+        cudaMemcpyDeviceToDevice, stream));
+    bias = padded;
+  }
+  if (s.mask) pointers.emplace_back(kUidBias, bias);
   return cudnn::cudnn_execute(*plan, args, std::move(pointers));
 }
 
