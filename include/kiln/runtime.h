@@ -89,6 +89,15 @@ struct ExecutionPlan {
   // With CUDA graphs, replay reads inputs from fixed addresses: one staging buffer per graph input,
   // at these arena offsets, planned like values that live until their last reader; empty otherwise.
   std::vector<int64_t> staging_offsets;
+  // Per graph output: whether its node writes it straight into the caller's buffer (no arena
+  // bytes, no copy), else it is computed in the arena and copied out. Direct outputs are those of
+  // the tail: the nodes from `tail_begin` on, each of which writes an output that no node reads,
+  // that is no other output's bytes, from inputs none of which is a graph input's bytes (so a
+  // caller's output buffer may be one of its input buffers). With CUDA graphs, the graph holds the
+  // nodes before the tail, and the tail (usually one node: a classifier or LM head) is launched
+  // after each replay, on the caller's buffers.
+  std::vector<bool> direct_outputs;
+  size_t tail_begin = 0;
 };
 
 struct ExecutionContextOptions {

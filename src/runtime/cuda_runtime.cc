@@ -92,7 +92,7 @@ Status profile_nodes(const Engine& engine, const ExecutionPlan& plan,
       last = i + 1;
       return cuda_status(cudaEventRecord(events[i + 1], stream), "cudaEventRecord");
     };
-    KILN_RETURN_IF_ERROR(runtime_run_nodes(engine, plan, views, base, stream, &mark));
+    KILN_RETURN_IF_ERROR(runtime_run_nodes(engine, plan, views, base, stream, 0, n, &mark));
     KILN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(events[last]));
     size_t previous = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -233,7 +233,9 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
   if (node_ms != nullptr && capturing) {
     return invalid_argument("cannot profile while the stream is being captured");
   }
-  const bool graphed = use_cuda_graphs_ && own_arena && !capturing && node_ms == nullptr;
+  // (A graph of no nodes would hold nothing: every node is in the tail, launched after it.)
+  const bool graphed = use_cuda_graphs_ && own_arena && !capturing && node_ms == nullptr &&
+                       plan.tail_begin > 0;
 
   // 4. The activation memory: the caller's workspace, or the context's arena. Work of the previous
   //    run on another stream may still use the arena: this stream waits for it first (not while
@@ -274,14 +276,16 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     base = static_cast<uint8_t*>(state.arena);
   }
 
-  // 5. The values. With graphs, inputs are read from the arena's staging buffers.
+  // 5. The values. With graphs, inputs are read from the arena's staging buffers; the direct
+  //    outputs are the caller's buffers (only the tail, outside the graph, writes them).
   std::vector<TensorView> staged(inputs.begin(), inputs.end());
   if (graphed) {
     for (size_t i = 0; i < staged.size(); ++i) staged[i].data = base + plan.staging_offsets[i];
   }
-  std::vector<TensorView> views = runtime_bind_values(g, plan, base, staged, constants);
+  std::vector<TensorView> views = runtime_bind_values(g, plan, base, staged, constants, outputs);
 
-  // 6. The nodes: replay the plan's graph (capturing it on first use), or launch them.
+  // 6. The nodes: replay the plan's graph of the nodes before the tail (capturing it on first
+  //    use), then launch the tail; or launch them all.
   bool launched = false;
   if (graphed) {
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -301,7 +305,8 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       cudaGraphExec_t exec = nullptr;
       Status captured = [&]() -> Status {
         KILN_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
-        Status ran = runtime_run_nodes(*engine_, plan, views, base, state.capture_stream);
+        Status ran = runtime_run_nodes(*engine_, plan, views, base, state.capture_stream, 0,
+                                       plan.tail_begin);
         cudaError_t ended = cudaStreamEndCapture(cs, &graph);
         KILN_RETURN_IF_ERROR(ran);
         KILN_CUDA_RETURN_IF_ERROR(ended);
@@ -323,17 +328,21 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     }
     if (it->second != nullptr) {
       KILN_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(static_cast<cudaGraphExec_t>(it->second), stream));
+      KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, base, stream_handle,
+                                             plan.tail_begin, g.nodes.size()));
       launched = true;
     }
   }
   if (!launched && node_ms != nullptr) {
     KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, base, stream, *node_ms));
   } else if (!launched) {
-    KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, base, stream_handle));
+    KILN_RETURN_IF_ERROR(
+        runtime_run_nodes(*engine_, plan, views, base, stream_handle, 0, g.nodes.size()));
   }
 
-  // 7. The outputs, copied into the caller's buffers on the stream.
+  // 7. The other outputs, copied into the caller's buffers on the stream.
   for (size_t i = 0; i < outputs.size(); ++i) {
+    if (plan.direct_outputs[i]) continue;
     const TensorView& from = views[g.outputs[i]];
     if (from.nbytes() == 0) continue;
     KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(outputs[i].data, from.data, from.nbytes(),

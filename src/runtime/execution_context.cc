@@ -2,13 +2,14 @@
 // symbols (checking ranks, static dims and ranges, with errors naming the input), infers every
 // value's concrete type, and plans the activation arena; the plan is cached. A run points every
 // value at its bytes (caller inputs, constant data, or the arena), runs the nodes' kernels in
-// order, and copies the graph outputs into the caller's buffers. This file is the CPU run and
-// everything shared with the CUDA run (cuda_runtime.cc: device arena, streams, CUDA graphs).
+// order; the tail's outputs are written straight into the caller's buffers, the others are computed
+// in the arena and copied there (ExecutionPlan::direct_outputs says which). This file is the CPU
+// run and everything shared with the CUDA run (cuda_runtime.cc: device arena, streams, CUDA graphs).
 //
-// Deliberately not done: writing graph outputs straight into the caller's buffers (a later
-// optimisation; today they are computed in the arena and copied, which is simple and always
-// correct, also when an output is an input or a constant), poisoning the arena, and any locking:
-// a context belongs to one thread, the Engine it shares is immutable.
+// Deliberately not done: writing outputs that other nodes read, or that are an input's or a
+// constant's bytes, straight into the caller's buffers (copied: simple and always correct),
+// poisoning the arena, and any locking: a context belongs to one thread, the Engine it shares is
+// immutable.
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -216,9 +217,51 @@ Status plan_kernel_workspace(const Engine& engine, ExecutionPlan& plan) {
   return ok_status();
 }
 
-// Step 4: the arena: every node output, each node's scratch, and, when `stage_inputs` (for CUDA
-// graph replay), the graph inputs; constants live elsewhere.
+// Step 4a: the tail whose outputs its nodes write straight into the caller's buffers
+// (ExecutionPlan::direct_outputs, tail_begin). Returns, per value, whether it is such an output's
+// bytes (the root of its aliases).
+std::vector<bool> plan_direct_outputs(const Graph& g, ExecutionPlan& plan) {
+  const size_t nv = g.values.size();
+  auto root = [&](ValueId v) { return plan.alias_of[v] != kNoValue ? plan.alias_of[v] : v; };
+  std::vector<int> output_uses(nv, 0);  // how many graph outputs are each value's bytes
+  std::vector<bool> read(nv, false);    // whether a kernel reads them
+  std::vector<bool> graph_input(nv, false);
+  for (ValueId v : g.outputs) ++output_uses[root(v)];
+  for (ValueId v : g.inputs) graph_input[v] = true;
+  for (const Node& n : g.nodes) {
+    if (n.op == OpKind::kReshape) continue;  // a view: launches nothing
+    for (ValueId v : n.inputs) {
+      if (v != kNoValue) read[root(v)] = true;
+    }
+  }
+  std::vector<bool> direct(nv, false);
+  plan.tail_begin = g.nodes.size();
+  for (size_t i = g.nodes.size(); i-- > 0;) {  // the longest run of such nodes that ends the graph
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::kConstant || n.op == OpKind::kReshape) continue;  // launch nothing
+    bool writes = false, reads_input = false;
+    for (ValueId v : n.outputs) writes = writes || (output_uses[v] == 1 && !read[v]);
+    for (ValueId v : n.inputs) reads_input = reads_input || (v != kNoValue && graph_input[root(v)]);
+    if (!writes || reads_input) break;
+    for (ValueId v : n.outputs) direct[v] = output_uses[v] == 1 && !read[v];
+    plan.tail_begin = i;
+  }
+  plan.direct_outputs.assign(g.outputs.size(), false);
+  for (size_t i = 0; i < g.outputs.size(); ++i) plan.direct_outputs[i] = direct[root(g.outputs[i])];
+  return direct;
+}
+
+// Step 4b: the arena: every node output but the direct ones, each node's scratch, and, when
+// `stage_inputs` (for CUDA graph replay), the graph inputs; constants live elsewhere.
 Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
+  // A reshape's output is a view of its input's bytes (row-major order is unchanged).
+  plan.alias_of.assign(g.values.size(), kNoValue);
+  for (const Node& n : g.nodes) {
+    if (n.op != OpKind::kReshape) continue;
+    const ValueId in = n.inputs[0];
+    plan.alias_of[n.outputs[0]] = plan.alias_of[in] != kNoValue ? plan.alias_of[in] : in;
+  }
+  const std::vector<bool> direct = plan_direct_outputs(g, plan);
   std::vector<int64_t> bytes(g.values.size(), 0);
   // A bool array rather than std::vector<bool>, which has no contiguous storage to span.
   std::unique_ptr<bool[]> in_arena(new bool[g.values.size() + 1]());
@@ -230,17 +273,12 @@ Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
   };
   for (const Node& n : g.nodes) {
     if (n.op == OpKind::kConstant) continue;
-    for (ValueId v : n.outputs) KILN_RETURN_IF_ERROR(place(v));
+    for (ValueId v : n.outputs) {
+      if (!direct[v]) KILN_RETURN_IF_ERROR(place(v));
+    }
   }
   if (stage_inputs) {
     for (ValueId v : g.inputs) KILN_RETURN_IF_ERROR(place(v));
-  }
-  // A reshape's output is a view of its input's bytes (row-major order is unchanged).
-  plan.alias_of.assign(g.values.size(), kNoValue);
-  for (const Node& n : g.nodes) {
-    if (n.op != OpKind::kReshape) continue;
-    const ValueId in = n.inputs[0];
-    plan.alias_of[n.outputs[0]] = plan.alias_of[in] != kNoValue ? plan.alias_of[in] : in;
   }
   // The planner adds aligned sizes unchecked; their sum bounds the arena it plans, so an input
   // shape whose activations would overflow int64 is refused here.
@@ -272,7 +310,8 @@ Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
 
 std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan& plan,
                                             uint8_t* base, std::span<const TensorView> inputs,
-                                            std::span<void* const> constants) {
+                                            std::span<void* const> constants,
+                                            std::span<const TensorView> outputs) {
   std::vector<TensorView> views(g.values.size());
   for (size_t v = 0; v < g.values.size(); ++v) {
     views[v].dtype = plan.types[v].dtype;
@@ -285,7 +324,12 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
   for (size_t i = 0; i < g.nodes.size() && i < constants.size(); ++i) {
     if (g.nodes[i].op == OpKind::kConstant) views[g.nodes[i].outputs[0]].data = constants[i];
   }
-  for (size_t v = 0; v < g.values.size(); ++v) {  // views of inputs and constants
+  for (size_t i = 0; i < outputs.size() && i < g.outputs.size(); ++i) {
+    if (!plan.direct_outputs[i]) continue;
+    const ValueId o = g.outputs[i];
+    views[plan.alias_of[o] != kNoValue ? plan.alias_of[o] : o].data = outputs[i].data;
+  }
+  for (size_t v = 0; v < g.values.size(); ++v) {  // views of inputs, constants and direct outputs
     if (plan.alias_of[v] != kNoValue) views[v].data = views[plan.alias_of[v]].data;
   }
   return views;
@@ -293,11 +337,12 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
 
 Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
                          std::span<const TensorView> values, uint8_t* base, void* stream,
+                         size_t begin, size_t end,
                          const std::function<Status(size_t node)>* after_node) {
   const Graph& g = engine.graph();
   const std::vector<const Kernel*>& kernels = engine.kernels();
   std::vector<TensorView> node_inputs, node_outputs;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
+  for (size_t i = begin; i < end && i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op == OpKind::kConstant || plan.alias_of[n.outputs[0]] != kNoValue) continue;  // no work
     node_inputs.clear();
@@ -445,11 +490,12 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
     if (g.nodes[i].op != OpKind::kConstant) continue;
     constants[i] = const_cast<uint8_t*>(g.nodes[i].attrs_as<ConstantAttrs>().data.data());
   }
-  std::vector<TensorView> views = runtime_bind_values(g, *plan, base, inputs, constants);
+  std::vector<TensorView> views = runtime_bind_values(g, *plan, base, inputs, constants, outputs);
   // 5. The nodes, in order.
-  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, base, nullptr));
-  // 6. The outputs, copied out (memmove: a caller may pass an input buffer as an output).
+  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, base, nullptr, 0, g.nodes.size()));
+  // 6. The other outputs, copied out (memmove: a caller may pass an input buffer as an output).
   for (size_t i = 0; i < outputs.size(); ++i) {
+    if (plan->direct_outputs[i]) continue;
     const TensorView& from = views[g.outputs[i]];
     if (from.nbytes() != 0) std::memmove(outputs[i].data, from.data, from.nbytes());
   }

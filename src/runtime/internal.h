@@ -42,17 +42,20 @@ std::string runtime_input_name(const Graph& g, size_t i);
 std::string runtime_output_name(const Graph& g, size_t i);
 
 // One view per graph value: shapes and dtypes from `plan`; data in the arena at `base` for
-// planned values, the caller's `inputs` for graph inputs, `constants[node]` for constant outputs.
+// planned values, the caller's `inputs` for graph inputs, `constants[node]` for constant outputs,
+// the caller's `outputs` for the plan's direct outputs.
 std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan& plan,
                                             uint8_t* base, std::span<const TensorView> inputs,
-                                            std::span<void* const> constants);
+                                            std::span<void* const> constants,
+                                            std::span<const TensorView> outputs);
 
-// Runs the nodes of `engine` in order on `values`, passing `stream` to every kernel and the plan's
-// kernel scratch in the arena at `base`. Constant nodes launch nothing (their views already point at
-// their data).
+// Runs nodes [begin, end) of `engine` in order on `values`, passing `stream` to every kernel and
+// the plan's kernel scratch in the arena at `base`. Constant nodes launch nothing (their views
+// already point at their data).
 // `after_node`, if given, is called after each node's kernel is launched (profiling).
 Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
                          std::span<const TensorView> values, uint8_t* base, void* stream,
+                         size_t begin, size_t end,
                          const std::function<Status(size_t node)>* after_node = nullptr);
 
 // kernel.workspace_bytes(args); with CUDA, in relaxed stream-capture mode for the calling thread,

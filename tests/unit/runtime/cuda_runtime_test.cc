@@ -266,6 +266,11 @@ TEST(CudaRuntimeTest, CudaGraphsOnAndOffAgree) {
   }
   // One graph per shape signature: 64, 4 and 17, each captured once and replayed afterwards.
   EXPECT_EQ(graphed.cuda_graphs_captured(), 3);
+  // relu reads only the arena: the tail, launched after each replay into that call's fresh
+  // (poisoned) y buffer; m is read by add, so it is computed in the arena and copied.
+  std::vector<ConcreteShape> shapes = {{4, 5}};
+  EXPECT_EQ(value_or_fail(graphed.plan_for(shapes))->direct_outputs,
+            (std::vector<bool>{true, false}));
   EXPECT_EQ(plain.cuda_graphs_captured(), 0);
 }
 

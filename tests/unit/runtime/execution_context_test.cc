@@ -159,9 +159,10 @@ TEST(ExecutionContextTest, CachesOnePlanPerSignature) {
   EXPECT_EQ(value_or_fail(ctx.plan_for(seven)), b);
   EXPECT_EQ(a->symbol_values, (std::vector<int64_t>{2}));
   EXPECT_EQ(b->symbol_values, (std::vector<int64_t>{7}));
-  // matmul [7, 3] and add [7, 3] are live together; relu reuses the matmul's bytes.
-  EXPECT_EQ(b->memory.sum_bytes, 3 * 7 * 3 * 4);
+  // matmul [7, 3] and add [7, 3] are live together; relu writes the caller's output.
+  EXPECT_EQ(b->memory.sum_bytes, 2 * 7 * 3 * 4);
   EXPECT_EQ(b->memory.arena_bytes, kArenaAlignment + 7 * 3 * 4);
+  EXPECT_EQ(b->direct_outputs, (std::vector<bool>{true}));
   const Graph& g = ctx.engine().graph();
   EXPECT_EQ(b->types[g.outputs[0]].shape, (Shape{7, 3}));
   EXPECT_EQ(b->memory.offsets[g.inputs[0]], -1);
@@ -183,6 +184,72 @@ TEST(ExecutionContextTest, OutputsThatAreInputsOrConstantsAreCopied) {
   EXPECT_EQ(out0[1], 2.0f);
   EXPECT_EQ(out1[0], 3.5f);
   EXPECT_EQ(out1[1], -1.25f);
+}
+
+// x: f32[4] -> relu -> neg -> reshape [2, 2] (the last two nodes: the tail, writing the caller's
+// buffer), with relu's output also a graph output (read by neg: computed in the arena and copied).
+struct TailGraph {
+  Graph g;
+  ValueId x, r, n, shaped;
+};
+TailGraph tail_graph() {
+  TailGraph t;
+  t.x = graph_add_input(t.g, "x", TensorType{DType::kF32, {4}});
+  t.r = value_or_fail(graph_add_node1(t.g, OpKind::kRelu, {t.x}, NoAttrs{}));
+  t.n = value_or_fail(graph_add_node1(t.g, OpKind::kNeg, {t.r}, NoAttrs{}));
+  t.shaped = value_or_fail(graph_add_node1(t.g, OpKind::kReshape, {t.n}, ReshapeAttrs{{2, 2}}));
+  return t;
+}
+
+TEST(ExecutionContextTest, TheTailWritesTheCallersBuffers) {
+  TailGraph t = tail_graph();
+  t.g.outputs = {t.shaped, t.r};
+  ExecutionContext ctx(reference_engine(std::move(t.g)));
+  std::vector<ConcreteShape> shapes = {{4}};
+  const ExecutionPlan* plan = value_or_fail(ctx.plan_for(shapes));
+  EXPECT_EQ(plan->direct_outputs, (std::vector<bool>{true, false}));
+  EXPECT_EQ(plan->tail_begin, 1u);
+  EXPECT_EQ(plan->memory.offsets[t.n], -1);       // neg's bytes are the caller's
+  EXPECT_EQ(plan->memory.offsets[t.shaped], -1);  // and so are its reshape's
+  EXPECT_GE(plan->memory.offsets[t.r], 0);
+  EXPECT_EQ(plan->memory.arena_bytes, 4 * 4);
+
+  // The caller's first output buffer is the input buffer: relu reads it before neg writes it.
+  float x[4] = {1.5f, -2.0f, 0.0f, 3.0f}, relu_out[4] = {9, 9, 9, 9};
+  TensorView in{x, DType::kF32, {4}};
+  TensorView outs[2] = {{x, DType::kF32, {2, 2}}, {relu_out, DType::kF32, {4}}};
+  ASSERT_TRUE(ctx.run(std::span<const TensorView>(&in, 1), outs).ok());
+  EXPECT_EQ(std::vector<float>(x, x + 4), (std::vector<float>{-1.5f, -0.0f, -0.0f, -3.0f}));
+  EXPECT_EQ(std::vector<float>(relu_out, relu_out + 4), (std::vector<float>{1.5f, 0, 0, 3.0f}));
+}
+
+TEST(ExecutionContextTest, OutputsOutsideTheTailAreCopied) {
+  // neg's output twice: two buffers to fill, so neither is written in place.
+  TailGraph twice = tail_graph();
+  twice.g.outputs = {twice.n, twice.shaped};
+  ExecutionContext a(reference_engine(std::move(twice.g)));
+  std::vector<ConcreteShape> shapes = {{4}};
+  EXPECT_EQ(value_or_fail(a.plan_for(shapes))->direct_outputs, (std::vector<bool>{false, false}));
+  float x[4] = {1, -2, 3, -4}, o0[4] = {}, o1[4] = {};
+  TensorView in{x, DType::kF32, {4}};
+  TensorView outs[2] = {{o0, DType::kF32, {4}}, {o1, DType::kF32, {2, 2}}};
+  ASSERT_TRUE(a.run(std::span<const TensorView>(&in, 1), outs).ok());
+  EXPECT_EQ(std::vector<float>(o0, o0 + 4), (std::vector<float>{-1, -0.0f, -3, -0.0f}));
+  EXPECT_EQ(std::vector<float>(o1, o1 + 4), (std::vector<float>{-1, -0.0f, -3, -0.0f}));
+
+  // A node reading a graph input stays out of the tail (the caller may pass that input's buffer
+  // as the output), and so does every node before it.
+  Graph g;
+  ValueId xin = graph_add_input(g, "x", TensorType{DType::kF32, {4}});
+  ValueId r = value_or_fail(graph_add_node1(g, OpKind::kRelu, {xin}, NoAttrs{}));
+  g.outputs = {value_or_fail(graph_add_node1(g, OpKind::kAdd, {r, xin}, NoAttrs{}))};
+  ExecutionContext b(reference_engine(std::move(g)));
+  const ExecutionPlan* plan = value_or_fail(b.plan_for(shapes));
+  EXPECT_EQ(plan->direct_outputs, (std::vector<bool>{false}));
+  EXPECT_EQ(plan->tail_begin, 2u);
+  TensorView same{x, DType::kF32, {4}};
+  ASSERT_TRUE(b.run(std::span<const TensorView>(&in, 1), std::span<const TensorView>(&same, 1)).ok());
+  EXPECT_EQ(std::vector<float>(x, x + 4), (std::vector<float>{2, -2, 6, -4}));
 }
 
 TEST(ExecutionContextTest, KernelErrorsNameTheNode) {
