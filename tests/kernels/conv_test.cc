@@ -138,6 +138,39 @@ std::vector<HarnessCase> conv_cases() {
     for (const char* r : {"r5", "r6", "r7"}) l2.inputs[r] = InputRange{-3, 3};
     cases.push_back(l2);
 
+    // Depthwise channels_last (groups == C): C = 8 and 12 take the 4-channel path, C = 5 the
+    // one-channel one; 7x7 (ConvNeXt), 5x5 stride 2 with SiLU (EfficientNet), 3x3 with a residual
+    // and ReLU, stride 2 with dilation, 1-D and 3-D, a 3x3 image and an empty batch.
+    HarnessCase dw = conv_case(
+        "conv_depthwise_channels_last_" + dt,
+        "  input %x : " + dt + "[n, h, w, 8]\n  input %w7 : " + dt + "[8, 7, 7, 1]\n" +
+            "  input %w5 : " + dt + "[8, 5, 5, 1]\n  input %w3 : " + dt + "[8, 3, 3, 1]\n" +
+            "  input %b8 : " + dt + "[8]\n  input %r8 : " + dt + "[n, h, w, 8]\n" +
+            "  input %x5 : " + dt + "[n, h, w, 5]\n  input %k5 : " + dt + "[5, 3, 3, 1]\n" +
+            "  input %b5 : " + dt + "[5]\n  input %u : " + dt + "[n, w, 12]\n" +
+            "  input %ku : " + dt + "[12, 3, 1]\n  input %v : " + dt + "[n, 3, h, w, 4]\n" +
+            "  input %kv : " + dt + "[4, 3, 3, 3, 1]\n",
+        "  %0 = conv(%x, %w7, %b8) {stride=[1, 1], padding=[3, 3], dilation=[1, 1], groups=8, "
+        "channels_last=true}\n"
+        "  %1 = conv(%x, %w5, %b8) {stride=[2, 2], padding=[2, 2], dilation=[1, 1], groups=8, "
+        "activation=silu, channels_last=true}\n"
+        "  %2 = conv(%x, %w3, %b8, %r8) {stride=[1, 1], padding=[1, 1], dilation=[1, 1], "
+        "groups=8, activation=relu, channels_last=true}\n"
+        "  %3 = conv(%x, %w3, _) {stride=[2, 1], padding=[2, 0], dilation=[2, 1], groups=8, "
+        "channels_last=true}\n"
+        "  %4 = conv(%x5, %k5, %b5) {stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=5, "
+        "activation=relu, channels_last=true}\n"
+        "  %5 = conv(%u, %ku, _) {stride=[1], padding=[1], dilation=[1], groups=12, "
+        "activation=gelu, channels_last=true}\n"
+        "  %6 = conv(%v, %kv, _) {stride=[1, 2, 2], padding=[1, 1, 1], dilation=[1, 1, 1], "
+        "groups=4, channels_last=true}\n",
+        "%0, %1, %2, %3, %4, %5, %6");
+    dw.shapes = {{{"n", 2}, {"h", 7}, {"w", 10}}, {{"n", 1}, {"h", 3}, {"w", 3}},
+                 {{"n", 3}, {"h", 13}, {"w", 9}}, {{"n", 0}, {"h", 6}, {"w", 6}},
+                 {{"n", 1}, {"h", 30}, {"w", 17}}};
+    dw.inputs["r8"] = InputRange{-3, 3};
+    cases.push_back(dw);
+
     // channels_last 1-D and 3-D.
     HarnessCase l13 = conv_case(
         "conv1d3d_channels_last_" + dt,

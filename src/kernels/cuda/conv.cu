@@ -16,10 +16,18 @@
 // before the one rounding, as the reference does; with channels_last, x [N, *sp, C], w [O, *k, C/g]
 // and y [N, *sp', O], the same sums indexed in that layout.
 //
+// Depthwise channels_last convs (groups == C_in == C_out: ConvNeXt's 7x7, MobileNet's and
+// EfficientNet's 3x3 / 5x5), which cuDNN's fp16 NHWC heuristics serve badly, take
+// depthwise_kernel: 32-bit indices, and kVec consecutive channels per thread (one vector load of x
+// per tap when C % kVec == 0 and the pointers allow), so the index arithmetic and bounds checks of
+// a tap are paid once for kVec outputs. Each output element still sums the same taps in the same
+// order with the same fmaf as conv_kernel, so the bits are the same.
+//
 // Deliberately not here: cuDNN (conv_cudnn sits in front of this kernel), implicit-GEMM or
 // tensor-core paths, and padding modes other than zeros (the importer emits a pad op).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "activation.cuh"
 #include "dtype.cuh"
@@ -104,6 +112,69 @@ __global__ void conv_kernel(const T* __restrict__ x, const T* __restrict__ w,
     }
     if (residual != nullptr) acc += to_float(residual[e]);
     y[e] = store_as<T>(cuda::apply_activation(act, acc));
+  }
+}
+
+// The depthwise channels_last conv_kernel (groups == C_in == C_out), in 32-bit indices: `e` runs
+// over groups of kVec consecutive channels of one output position, flat index e * kVec + j.
+struct DepthwiseParams {
+  int32_t c, in[3], out[3], k[3], stride[3], pad[3], dil[3];
+};
+
+template <typename T, int kVec>
+struct alignas(sizeof(T) * kVec) Lanes {
+  T v[kVec];
+};
+
+template <typename T, int kVec>
+__global__ void depthwise_kernel(const T* __restrict__ x, const T* __restrict__ w,
+                                 const T* __restrict__ bias, const T* __restrict__ residual,
+                                 T* __restrict__ y, int32_t groups_total, DepthwiseParams p,
+                                 Activation act) {
+  const int32_t c_groups = p.c / kVec;
+  const int32_t k_size = p.k[0] * p.k[1] * p.k[2];
+  for (int32_t e = blockIdx.x * blockDim.x + threadIdx.x; e < groups_total;
+       e += gridDim.x * blockDim.x) {
+    int32_t t = e / c_groups;
+    const int32_t c0 = (e - t * c_groups) * kVec;
+    const int32_t ow = t % p.out[2];
+    t /= p.out[2];
+    const int32_t oh = t % p.out[1];
+    t /= p.out[1];
+    const int32_t od = t % p.out[0];
+    const int32_t b = t / p.out[0];
+    float acc[kVec];
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) acc[j] = bias != nullptr ? to_float(bias[c0 + j]) : 0.0f;
+    const T* wc = w + c0 * k_size;
+    for (int32_t kd = 0; kd < p.k[0]; ++kd) {
+      const int32_t id = od * p.stride[0] - p.pad[0] + kd * p.dil[0];
+      if (id < 0 || id >= p.in[0]) continue;
+      for (int32_t kh = 0; kh < p.k[1]; ++kh) {
+        const int32_t ih = oh * p.stride[1] - p.pad[1] + kh * p.dil[1];
+        if (ih < 0 || ih >= p.in[1]) continue;
+        const int32_t row = (b * p.in[0] + id) * p.in[1] + ih;
+        for (int32_t kw = 0; kw < p.k[2]; ++kw) {
+          const int32_t iw = ow * p.stride[2] - p.pad[2] + kw * p.dil[2];
+          if (iw < 0 || iw >= p.in[2]) continue;
+          const Lanes<T, kVec> xv =
+              *reinterpret_cast<const Lanes<T, kVec>*>(x + (row * p.in[2] + iw) * p.c + c0);
+          const int32_t kpos = (kd * p.k[1] + kh) * p.k[2] + kw;
+#pragma unroll
+          for (int j = 0; j < kVec; ++j) {
+            acc[j] = fmaf(to_float(wc[j * k_size + kpos]), to_float(xv.v[j]), acc[j]);
+          }
+        }
+      }
+    }
+    Lanes<T, kVec> out;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      float v = acc[j];
+      if (residual != nullptr) v += to_float(residual[e * kVec + j]);
+      out.v[j] = store_as<T>(cuda::apply_activation(act, v));
+    }
+    *reinterpret_cast<Lanes<T, kVec>*>(y + e * kVec) = out;
   }
 }
 
@@ -257,6 +328,50 @@ Status conv_operands(std::string_view op, const KernelArgs& args, size_t max_inp
 
 // ---- Host: launch -------------------------------------------------------------------------------
 
+// Whether depthwise_kernel takes this conv: channels_last, groups == C_in == C_out, and every
+// index of x, w and y (plus a grid stride, at most 2^28) fits in 32 bits.
+bool takes_depthwise(const KernelArgs& args, const ConvParams& p, bool channels_last) {
+  constexpr int64_t kMax = int64_t{1} << 30;
+  return channels_last && p.groups == p.c_in && p.c_in == p.c_out && p.c_in > 0 &&
+         args.inputs[0].numel() < kMax && args.outputs[0].numel() < kMax &&
+         args.inputs[1].numel() < kMax;
+}
+
+template <typename T>
+Status launch_depthwise(const KernelArgs& args, const ConvParams& p, Activation act,
+                        const T* bias, const T* residual, cudaStream_t stream) {
+  DepthwiseParams d{};
+  d.c = static_cast<int32_t>(p.c_in);
+  for (int i = 0; i < 3; ++i) {
+    d.in[i] = static_cast<int32_t>(p.in[i]);
+    d.out[i] = static_cast<int32_t>(p.out[i]);
+    d.k[i] = static_cast<int32_t>(p.k[i]);
+    d.stride[i] = static_cast<int32_t>(p.stride[i]);
+    d.pad[i] = static_cast<int32_t>(p.pad[i]);
+    d.dil[i] = static_cast<int32_t>(p.dil[i]);
+  }
+  const T* x = static_cast<const T*>(args.inputs[0].data);
+  const T* w = static_cast<const T*>(args.inputs[1].data);
+  T* y = static_cast<T*>(args.outputs[0].data);
+  const int64_t total = args.outputs[0].numel();
+  constexpr int kVec = 4;
+  auto aligned = [](const void* ptr) {
+    return ptr == nullptr || reinterpret_cast<uintptr_t>(ptr) % (sizeof(T) * kVec) == 0;
+  };
+  auto launch = [&](auto kernel, int64_t groups_total) {
+    const unsigned blocks =
+        static_cast<unsigned>(std::min((groups_total + kThreads - 1) / kThreads, kMaxBlocks));
+    kernel<<<blocks, kThreads, 0, stream>>>(x, w, bias, residual, y,
+                                            static_cast<int32_t>(groups_total), d, act);
+  };
+  if (p.c_in % kVec == 0 && aligned(x) && aligned(y)) {
+    launch(depthwise_kernel<T, kVec>, total / kVec);
+  } else {
+    launch(depthwise_kernel<T, 1>, total);
+  }
+  return ok_status();
+}
+
 // `act` and `channels_last` apply to conv only (conv_transpose has neither).
 Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
                    const ConvParams& p, Activation act, bool channels_last) {
@@ -280,6 +395,8 @@ Status launch_conv(std::string_view op, bool transpose, const KernelArgs& args,
     T* yp = static_cast<T*>(y.data);
     if (transpose) {
       conv_transpose_kernel<T><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, yp, total, p);
+    } else if (takes_depthwise(args, p, channels_last)) {
+      return launch_depthwise<T>(args, p, act, bp, rp, stream);
     } else if (channels_last) {
       conv_kernel<T, true><<<blocks, kThreads, 0, stream>>>(xp, wp, bp, rp, yp, total, p, act);
     } else {
