@@ -252,6 +252,38 @@ TEST(ExecutionContextTest, OutputsOutsideTheTailAreCopied) {
   EXPECT_EQ(std::vector<float>(x, x + 4), (std::vector<float>{2, -2, 6, -4}));
 }
 
+TEST(ExecutionContextTest, TailsOfSeveralOutputsAndEmptyOnes) {
+  // relu(x) feeds a split whose parts are outputs, one of them negated first: split's second part
+  // is read by neg, so only its first part and neg's output are written in place; the split and
+  // the neg are the tail. With n = 0 every buffer is empty (null).
+  Graph g;
+  DimExpr n = value_or_fail(graph_add_symbol(g, SymbolInfo{"n", 0, 8, 2}));
+  ValueId x = graph_add_input(g, "x", TensorType{DType::kF32, {n, 4}});
+  ValueId r = value_or_fail(graph_add_node1(g, OpKind::kRelu, {x}, NoAttrs{}));
+  std::vector<ValueId> parts =
+      value_or_fail(graph_add_node(g, OpKind::kSplit, {r}, SplitAttrs{1, {1, 3}}));
+  ValueId neg = value_or_fail(graph_add_node1(g, OpKind::kNeg, {parts[1]}, NoAttrs{}));
+  g.outputs = {parts[0], neg, parts[1]};
+  ExecutionContext ctx(reference_engine(std::move(g)));
+  for (int64_t rows : {int64_t{2}, int64_t{0}}) {
+    std::vector<ConcreteShape> shapes = {{rows, 4}};
+    const ExecutionPlan* plan = value_or_fail(ctx.plan_for(shapes));
+    EXPECT_EQ(plan->direct_outputs, (std::vector<bool>{true, true, false}));
+    EXPECT_EQ(plan->tail_begin, 1u);
+    std::vector<float> in = {1, -2, 3, -4, -5, 6, -7, 8};
+    std::vector<float> a(2, -9), b(6, -9), c(6, -9);
+    TensorView input{rows ? in.data() : nullptr, DType::kF32, {rows, 4}};
+    TensorView outs[3] = {{rows ? a.data() : nullptr, DType::kF32, {rows, 1}},
+                          {rows ? b.data() : nullptr, DType::kF32, {rows, 3}},
+                          {rows ? c.data() : nullptr, DType::kF32, {rows, 3}}};
+    ASSERT_TRUE(ctx.run(std::span<const TensorView>(&input, 1), outs).ok());
+    if (rows == 0) continue;
+    EXPECT_EQ(a, (std::vector<float>{1, 0}));
+    EXPECT_EQ(c, (std::vector<float>{0, 3, 0, 6, 0, 8}));
+    EXPECT_EQ(b, (std::vector<float>{-0.0f, -3, -0.0f, -6, -0.0f, -8}));
+  }
+}
+
 TEST(ExecutionContextTest, KernelErrorsNameTheNode) {
   // An index out of range is only known when the data is: the take kernel must refuse it, and
   // the runtime must say which node did.
