@@ -19,6 +19,7 @@ each row's speed-ups compare baselines timed on one card.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import gc
 import json
@@ -231,22 +232,21 @@ def warm_up_process(device: torch.device, smoke: bool) -> None:
 
     keys = _engine_keys()
     dtype = torch.float32 if smoke else torch.float16
-    cnn = models.TinyCNN().to(device=device, dtype=dtype).eval()
-    cases = [(cnn.to(memory_format=torch.channels_last),
-              torch.randn(2, 3, 16, 16, device=device, dtype=dtype).to(
-                  memory_format=torch.channels_last)),
-             (models._mlp().to(device=device, dtype=dtype).eval(),
-              torch.randn(4, 32, device=device, dtype=dtype)),
-             (_TinyAttention().to(device=device, dtype=dtype).eval(),
-              torch.randn(2, 8, 64, device=device, dtype=dtype))]
+    cases = []
+    for spec in models.SMOKE:  # the smoke suite's CNN and MLP, in the suite's dtype
+        spec = dataclasses.replace(spec, dtype=dtype)
+        batch, size = spec.shapes[0]
+        cases.append(prepare(spec, batch, size, device))
+    cases.append((_TinyAttention().to(device=device, dtype=dtype).eval(),
+                  (torch.randn(2, 8, 64, device=device, dtype=dtype),)))
     with torch.inference_mode():
         for model, x in cases:
             try:
-                model(x)
+                model(*x)
                 for graphs in (True, False):
-                    gm = kiln.compile(model, ir="dynamo", inputs=[x], use_cuda_graphs=graphs)
-                    gm(x)
-                    gm(x)
+                    gm = kiln.compile(model, ir="dynamo", inputs=list(x), use_cuda_graphs=graphs)
+                    gm(*x)
+                    gm(*x)
                     del gm
             except Exception as e:  # noqa: BLE001 (the rows still run, and still show errors)
                 print(f"warning: process warm-up with {type(model).__name__} failed: "
@@ -334,6 +334,17 @@ def _stats(times: list[float]) -> dict:
 # ---------------------------------------------------------------------------------------------
 # One row, then the whole run.
 
+def prepare(spec: models.Model, batch: int, size: int, device: torch.device):
+    """(model, inputs) of one row: built on the device in the spec's dtype, eval(), channels_last
+    where the spec says."""
+    with torch.device(device):
+        model = spec.build()
+    model = model.to(device=device, dtype=spec.dtype).eval()
+    if spec.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, spec.inputs(batch, size, device)
+
+
 def run_row(spec: models.Model, label: str, batch: int, size: int, baselines, args, device,
             deadline: float) -> dict:
     row = {"model": spec.name, "shape": label, "batch": batch, "size": size,
@@ -341,12 +352,7 @@ def run_row(spec: models.Model, label: str, batch: int, size: int, baselines, ar
     cuda = device.type == "cuda"
     try:
         torch.manual_seed(0)
-        with torch.device(device):
-            model = spec.build()
-        model = model.to(device=device, dtype=spec.dtype).eval()
-        if spec.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        inputs = spec.inputs(batch, size, device)
+        model, inputs = prepare(spec, batch, size, device)
         resident = sum(t.numel() * t.element_size()
                        for t in [*model.parameters(), *model.buffers(), *inputs])
         row["resident_mb"] = resident / 2**20

@@ -23,9 +23,12 @@ def test_bench_smoke(tmp_path):
          "--baselines", "eager,eager_graph,compile_max_autotune,kiln", "--time-budget", "0"],
         capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # The process warm-up ran, and every case of it compiled and ran with kiln.
+    assert "process warm-up" not in run.stdout, run.stdout[-3000:]
 
     result = json.loads((out / "results.json").read_text())
     assert {"env", "config", "rows"} <= set(result)
+    assert result["config"]["process_warmup"] is True
     assert {"date", "torch", "card", "git_commit"} <= set(result["env"])
     assert [r["model"] for r in result["rows"]] == ["tiny_mlp", "tiny_cnn"]
     for row in result["rows"]:
