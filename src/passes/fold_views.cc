@@ -342,7 +342,8 @@ class ViewFolder {
     int permutes = 0;
     for (const Node* c = &n; c != nullptr && is_view(c->op);) {
       chain.push_back(c);
-      if (c->op == OpKind::kPermute && !is_identity_perm(normalized_perm(c->attrs_as<PermuteAttrs>().perm))) {
+      if (c->op == OpKind::kPermute &&
+          !is_identity_perm(normalized_perm(c->attrs_as<PermuteAttrs>().perm))) {
         ++permutes;
       }
       const int32_t p = producers_[c->inputs[0]];

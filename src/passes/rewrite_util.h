@@ -1,7 +1,7 @@
 // Small helpers the rewriting passes (fold-batch-norm, fuse-epilogues, layout, raise-composites)
 // share: use counts that ignore dead nodes, adding an undefined value, permuting a type and reading
-// a float constant, finding a value's producer by op, normalising a permutation. Internal to src/passes; it holds no rewrite of
-// its own.
+// a float constant, finding a value's producer by op, normalising a permutation. Internal to
+// src/passes; it holds no rewrite of its own.
 #pragma once
 
 #include <cstring>

@@ -2,9 +2,10 @@
 // symbols (checking ranks, static dims and ranges, with errors naming the input), infers every
 // value's concrete type, and plans the activation arena; the plan is cached. A run points every
 // value at its bytes (caller inputs, constant data, or the arena), runs the nodes' kernels in
-// order; the tail's outputs are written straight into the caller's buffers, the others are computed
-// in the arena and copied there (ExecutionPlan::direct_outputs says which). This file is the CPU
-// run and everything shared with the CUDA run (cuda_runtime.cc: device arena, streams, CUDA graphs).
+// order; the tail's outputs are written straight into the caller's buffers, the others are
+// computed in the arena and copied there (ExecutionPlan::direct_outputs says which). This file is
+// the CPU run and everything shared with the CUDA run (cuda_runtime.cc: device arena, streams, CUDA
+// graphs).
 //
 // Deliberately not done: writing outputs that other nodes read, or that are an input's or a
 // constant's bytes, straight into the caller's buffers (copied: simple and always correct),
