@@ -56,15 +56,28 @@ class Engine {
 
   // CUDA engines: the device copy of every constant node's data on CUDA device `device`, indexed
   // by node (null for other nodes). Uploaded once per device on first use (thread-safe; callers on
-  // other threads wait), kept until the Engine is destroyed. Allowed while the calling thread's
-  // stream is being captured into a CUDA graph (the upload leaves the capture alone).
+  // other threads wait) into memory the engine allocates (cudaMalloc), kept until the Engine is
+  // destroyed, unless upload_constants placed it first. Allowed while the calling thread's stream
+  // is being captured into a CUDA graph (the upload leaves the capture alone).
   Expected<std::span<void* const>> device_constants(int device) const;
+  // Bytes of device memory one device's copy of the constants takes (each at a 256-byte aligned
+  // offset of one block).
+  int64_t device_constant_bytes() const;
+  // Uploads the constants for CUDA device `device` into the caller's `block` (device memory of that
+  // device, at least device_constant_bytes() bytes, 256-byte aligned), queued on `stream`, which it
+  // then synchronizes; the engine does not own the block, which must stay valid, and unused by
+  // anything else, while the Engine lives. Lets a host framework hold the weights in its own
+  // allocator (kiln's torch op does: they then count in torch's memory statistics). Fails if that
+  // device's constants are already uploaded or `stream` is being captured.
+  Status upload_constants(int device, void* block, int64_t bytes, void* stream) const;
 
   ~Engine();
 
  private:
   struct DeviceWeights;  // one device's copy of the constants (src/runtime/internal.h)
-  static Expected<std::unique_ptr<DeviceWeights>> upload_constants(const Graph& g, int device);
+  // Into `block` on `stream` when given, else into a cudaMalloc'd block on a private stream.
+  static Expected<std::unique_ptr<DeviceWeights>> upload_constants(const Graph& g, int device,
+                                                                   void* block, void* stream);
   Engine() = default;
   EngineContents contents_;
   std::vector<const Kernel*> kernels_;
@@ -103,9 +116,10 @@ struct ExecutionPlan {
 struct ExecutionContextOptions {
   // CUDA engines: capture each input-shape signature's kernel launches as a CUDA graph on its
   // first run and replay the graph on later runs. Unset: on when the engine's metadata has
-  // use_cuda_graphs=1 (or true), else off. Ignored for CPU engines, for runs on a stream that is
-  // itself being captured (the caller's graph already holds the launches) and for runs on a
-  // caller-provided workspace (its address may change between calls).
+  // use_cuda_graphs=1 (or true), else off. Ignored for CPU engines and for runs on a stream that
+  // is itself being captured (the caller's graph already holds the launches). A graph holds the
+  // activation memory's address: a run on other memory (a grown arena, a different caller
+  // workspace) captures again.
   std::optional<bool> use_cuda_graphs;
 };
 
@@ -138,7 +152,8 @@ class ExecutionContext {
   // for these input shapes, 256-byte aligned, not used by anything else until `stream` has
   // finished this run). The context allocates nothing on the device here, so the call may be
   // captured into a CUDA graph by the caller (torch.cuda.graph) once the engine's constants are
-  // uploaded (device_constants); CUDA graphs of the context are not used.
+  // uploaded (device_constants). With the context's CUDA graphs on, pass the same workspace on
+  // every run (a caller's persistent arena): a run on another address captures again.
   Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, void* stream,
              void* workspace, int64_t workspace_bytes);
   // Runs a CUDA engine as run(inputs, outputs, stream) does, but with plain launches (no CUDA

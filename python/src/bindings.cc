@@ -237,6 +237,15 @@ class PyEngine {
   }
 
   std::string device() const { return std::string(device_name(engine_->device())); }
+  int64_t device_constant_bytes() const { return engine_->device_constant_bytes(); }
+  // Uploads the constants for CUDA device `device` into the caller's memory (see
+  // Engine::upload_constants), queued on `stream`, which it synchronizes.
+  void upload_constants(int device, uintptr_t block, int64_t bytes, uintptr_t stream) const {
+    void* b = reinterpret_cast<void*>(block);
+    void* s = reinterpret_cast<void*>(stream);
+    nb::gil_scoped_release release;
+    check(engine_->upload_constants(device, b, bytes, s));
+  }
   std::string metadata(const std::string& key) const { return std::string(engine_->metadata(key)); }
   // A new context of this engine (owned by the caller).
   PyExecutionContext* new_context(std::optional<bool> use_cuda_graphs) const {
@@ -324,6 +333,12 @@ NB_MODULE(_C, m) {
       .def_prop_ro("nodes", &PyEngine::nodes, "Per node: (op, kernel, output type, location).")
       .def_prop_ro("ir", &PyEngine::ir, "The engine's graph (after the passes) as IR text.")
       .def_prop_ro("device", &PyEngine::device)
+      .def_prop_ro("device_constant_bytes", &PyEngine::device_constant_bytes,
+                   "Bytes of device memory one device's copy of the constants takes.")
+      .def("upload_constants", &PyEngine::upload_constants, nb::arg("device"), nb::arg("block"),
+           nb::arg("bytes"), nb::arg("stream"),
+           "Uploads the constants for a CUDA device into caller memory (a data pointer that must "
+           "stay valid while the engine lives), on `stream`.")
       .def("metadata", &PyEngine::metadata, nb::arg("key"))
       .def("new_context", &PyEngine::new_context, nb::arg("use_cuda_graphs") = nb::none(),
            nb::rv_policy::take_ownership,

@@ -26,10 +26,6 @@ namespace {
 
 cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
-int64_t align_up(int64_t n, int64_t alignment) {
-  return (n + alignment - 1) / alignment * alignment;
-}
-
 // Makes the calling thread's stream capture mode relaxed for its lifetime, so that allocations
 // and synchronous uploads are allowed while another stream of this thread is being captured
 // (torch.cuda.graph captures in global mode).
@@ -120,7 +116,7 @@ Expected<size_t> runtime_kernel_workspace(const Kernel& kernel, const KernelArgs
 // ---- Engine constants ---------------------------------------------------------------------------
 
 Engine::DeviceWeights::~DeviceWeights() {
-  if (block == nullptr) return;
+  if (block == nullptr || borrowed) return;
   int previous = -1;
   const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
                         cudaSetDevice(device) == cudaSuccess;
@@ -129,29 +125,39 @@ Engine::DeviceWeights::~DeviceWeights() {
 }
 
 Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const Graph& g,
-                                                                          int device) {
-  // 1. One block for all constants, each at an aligned offset.
+                                                                          int device, void* block,
+                                                                          void* stream) {
+  // 1. One block for all constants, each at an aligned offset: the caller's, or cudaMalloc'd.
   auto weights = std::make_unique<DeviceWeights>();
   weights->device = device;
   weights->by_node.assign(g.nodes.size(), nullptr);
-  std::vector<int64_t> offsets(g.nodes.size(), -1);
+  weights->borrowed = block != nullptr;
   int64_t total = 0;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    if (g.nodes[i].op != OpKind::kConstant) continue;
-    offsets[i] = total;
-    total += align_up(static_cast<int64_t>(g.nodes[i].attrs_as<ConstantAttrs>().data.size),
-                      kArenaAlignment);
-  }
+  const std::vector<int64_t> offsets = runtime_constant_offsets(g, total);
   if (total == 0) return weights;
+  if (block != nullptr) {  // the caller's stream must not be capturing: the copies would be recorded
+    KILN_ASSIGN_OR_RETURN(bool capturing, is_capturing(as_stream(stream)));
+    if (capturing) {
+      return invalid_argument("cannot upload constants into the caller's memory while its stream "
+                              "is being captured");
+    }
+    KILN_RETURN_IF_ERROR(check_device_pointer(block, device, "the constants' block"));
+  }
   RelaxedCaptureMode relaxed;
   int previous = -1;
   KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&previous));
   if (previous != device) KILN_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
-  // 2. Allocate and copy on a private non-blocking stream, then wait for that stream alone.
+  // 2. Copy on the caller's stream (work it queued before may still use the block: a caching
+  //    allocator hands out memory stream-ordered), or on a private non-blocking stream; then wait
+  //    for that stream alone.
   Status status = [&]() -> Status {
-    KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&weights->block, static_cast<size_t>(total)));
-    cudaStream_t upload = nullptr;
-    KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&upload, cudaStreamNonBlocking));
+    cudaStream_t upload = as_stream(stream);
+    if (block == nullptr) {
+      KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&weights->block, static_cast<size_t>(total)));
+      KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&upload, cudaStreamNonBlocking));
+    } else {
+      weights->block = block;
+    }
     Status copied = ok_status();
     for (size_t i = 0; i < g.nodes.size() && copied.ok(); ++i) {
       if (offsets[i] < 0) continue;
@@ -164,7 +170,7 @@ Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const 
           "cudaMemcpyAsync(constant, host to device)");
     }
     Status synced = cuda_status(cudaStreamSynchronize(upload), "cudaStreamSynchronize(upload)");
-    cudaStreamDestroy(upload);
+    if (block == nullptr) cudaStreamDestroy(upload);
     KILN_RETURN_IF_ERROR(copied);
     return synced;
   }();
@@ -234,8 +240,14 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     return invalid_argument("cannot profile while the stream is being captured");
   }
   // (A graph of no nodes would hold nothing: every node is in the tail, launched after it.)
-  const bool graphed = use_cuda_graphs_ && own_arena && !capturing && node_ms == nullptr &&
-                       plan.tail_begin > 0;
+  const bool graphed = use_cuda_graphs_ && !capturing && node_ms == nullptr && plan.tail_begin > 0;
+
+  auto drop_graphs = [&state] {  // an in-flight graph is freed when it finishes
+    for (auto& [p, exec] : state.graphs) {
+      if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+    }
+    state.graphs.clear();
+  };
 
   // 4. The activation memory: the caller's workspace, or the context's arena. Work of the previous
   //    run on another stream may still use the arena: this stream waits for it first (not while
@@ -254,17 +266,14 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
             "stream is being captured: run these input shapes once before capturing, or pass a "
             "workspace");
       }
-      // Every graph that holds the old addresses goes (an in-flight graph is freed when it
-      // finishes); cudaFree waits for the work still using the old arena. cudaMalloc, not the
+      // Every graph that holds the old addresses goes; cudaFree waits for the work still using
+      // the old arena. cudaMalloc, not the
       // stream-ordered allocator: its pool hands out physical memory in 32 MiB steps (a 36 MiB
       // arena took 64 MiB on H200, 2026-11-27), which put kiln above eager's peak. Growing thus
       // synchronizes the device, once per larger input-shape signature; runs never do. Relaxed
       // capture mode: another thread's capture in global mode would forbid cudaMalloc/cudaFree.
       RelaxedCaptureMode relaxed;
-      for (auto& [p, exec] : state.graphs) {
-        if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
-      }
-      state.graphs.clear();
+      drop_graphs();
       if (state.arena != nullptr) {
         KILN_CUDA_RETURN_IF_ERROR(cudaFree(state.arena));
         state.arena = nullptr;
@@ -274,6 +283,12 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       state.arena_bytes = needed;
     }
     base = static_cast<uint8_t*>(state.arena);
+  }
+  // Graphs hold the addresses they were captured with: a run on other activation memory (a grown
+  // arena, another caller workspace) drops them, and each signature is captured again.
+  if (graphed && base != state.graph_base) {
+    drop_graphs();
+    state.graph_base = base;
   }
 
   // 5. The values. With graphs, inputs are read from the arena's staging buffers; the direct

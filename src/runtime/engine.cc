@@ -150,6 +150,24 @@ std::string_view Engine::metadata(std::string_view key) const {
 
 Engine::~Engine() = default;
 
+std::vector<int64_t> runtime_constant_offsets(const Graph& g, int64_t& total) {
+  std::vector<int64_t> offsets(g.nodes.size(), -1);
+  total = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].op != OpKind::kConstant) continue;
+    offsets[i] = total;
+    const auto size = static_cast<int64_t>(g.nodes[i].attrs_as<ConstantAttrs>().data.size);
+    total += (size + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+  }
+  return offsets;
+}
+
+int64_t Engine::device_constant_bytes() const {
+  int64_t total = 0;
+  runtime_constant_offsets(graph(), total);
+  return total;
+}
+
 Expected<std::span<void* const>> Engine::device_constants(int device) const {
   if (contents_.device != DeviceKind::kCuda) {
     return invalid_argument("engine is for ", device_name(contents_.device),
@@ -159,16 +177,43 @@ Expected<std::span<void* const>> Engine::device_constants(int device) const {
   auto it = device_weights_.find(device);
   if (it == device_weights_.end()) {
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceWeights> weights,
-                          upload_constants(graph(), device));
+                          upload_constants(graph(), device, nullptr, nullptr));
     it = device_weights_.emplace(device, std::move(weights)).first;
   }
   return std::span<void* const>(it->second->by_node);
 }
 
+Status Engine::upload_constants(int device, void* block, int64_t bytes, void* stream) const {
+  if (contents_.device != DeviceKind::kCuda) {
+    return invalid_argument("engine is for ", device_name(contents_.device),
+                            ": its constants stay in host memory");
+  }
+  const int64_t needed = device_constant_bytes();
+  if (bytes < needed) {
+    return invalid_argument("the constants of this engine take ", needed,
+                            " bytes of device memory; the block has ", bytes);
+  }
+  if (block == nullptr && needed != 0) {
+    return invalid_argument("the constants' block has no data (null pointer)");
+  }
+  if (reinterpret_cast<uintptr_t>(block) % kArenaAlignment != 0) {
+    return invalid_argument("the constants' block must be ", kArenaAlignment, "-byte aligned");
+  }
+  std::lock_guard<std::mutex> lock(device_weights_mutex_);
+  if (device_weights_.count(device) != 0) {
+    return invalid_argument("the constants of this engine are already on cuda:", device);
+  }
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<DeviceWeights> weights,
+                        upload_constants(graph(), device, block, stream));
+  device_weights_.emplace(device, std::move(weights));
+  return ok_status();
+}
+
 #if !KILN_HAVE_CUDA
 Engine::DeviceWeights::~DeviceWeights() = default;
 
-Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const Graph&, int) {
+Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const Graph&, int, void*,
+                                                                          void*) {
   return unsupported("this kiln has no CUDA backend");
 }
 #endif

@@ -39,10 +39,6 @@ std::string runtime_output_name(const Graph& g, size_t i) {
 
 namespace {
 
-int64_t align_up(int64_t n, int64_t alignment) {
-  return (n + alignment - 1) / alignment * alignment;
-}
-
 std::string concrete_text(std::span<const int64_t> shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i) out += str_cat(i ? ", " : "", shape[i]);

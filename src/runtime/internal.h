@@ -17,7 +17,8 @@ namespace kiln {
 // One device's copy of an engine's constants: one allocation, each constant at an aligned offset.
 struct Engine::DeviceWeights {
   int device = -1;
-  void* block = nullptr;        // cudaMalloc'd; freed by the destructor
+  void* block = nullptr;        // cudaMalloc'd and freed by the destructor, unless borrowed
+  bool borrowed = false;        // the caller's memory (Engine::upload_constants): never freed
   std::vector<void*> by_node;   // per node: its constant's device address, or null
   ~DeviceWeights();             // cuda_runtime.cc (a no-op stub without CUDA)
 };
@@ -31,13 +32,18 @@ struct ExecutionContext::CudaState {
   void* done_event = nullptr;      // recorded after each run that used the arena
   void* last_stream = nullptr;     // the stream of that run
   bool has_last_run = false;
-  // Per plan: its instantiated CUDA graph (cudaGraphExec_t), or null after a failed capture.
+  // Per plan: its instantiated CUDA graph (cudaGraphExec_t), or null after a failed capture; all
+  // captured with the activations at graph_base.
+  void* graph_base = nullptr;
   std::map<const ExecutionPlan*, void*> graphs;
   int64_t graphs_captured = 0;
   ~CudaState();  // cuda_runtime.cc (a no-op stub without CUDA)
 };
 
 std::string runtime_node_context(const Graph& g, size_t i);
+// Per node: its constant's offset in one device block of all constants (-1 for other nodes);
+// `total` gets the block's size. Offsets are aligned to kArenaAlignment.
+std::vector<int64_t> runtime_constant_offsets(const Graph& g, int64_t& total);
 std::string runtime_input_name(const Graph& g, size_t i);
 std::string runtime_output_name(const Graph& g, size_t i);
 

@@ -106,6 +106,87 @@ def test_dynamic_batch_on_cuda_with_graphs():
             assert_outputs_close(trt(x), model(x))
 
 
+class Wide(torch.nn.Module):
+    """Two linears: 2 MiB of fp32 weights, enough to see in torch's memory statistics."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(512, 512)
+        self.b = torch.nn.Linear(512, 512)
+
+    def forward(self, x):
+        return self.b(torch.relu(self.a(x)))
+
+
+def _loaded(trt):
+    from kiln.runtime._execute_engine import _ENGINES
+
+    node = next(n for n in trt.graph.nodes if n.target is torch.ops.kiln.execute_engine.default)
+    return _ENGINES[node.args[2]]
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_weights_and_arena_are_torch_memory(graphs):
+    """The weights (and with kiln's graphs the persistent arena) are torch.empty blocks: they count
+    in torch.cuda.memory_allocated, and the eager model's own weights can be dropped."""
+    torch.manual_seed(5)
+    model = Wide().eval().cuda()
+    x = torch.randn(64, 512, device="cuda")
+    with torch.no_grad():
+        want = model(x)
+    trt = _compile(model, x)
+    kiln.runtime.set_cudagraphs_mode(graphs)
+    e = _loaded(trt)
+    index = x.device.index
+    assert index not in e.weights  # nothing on the device before the first call
+    weight_bytes = e.engine.device_constant_bytes
+    assert weight_bytes >= 2 * (512 * 512 + 512) * 4
+    del model
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    with torch.no_grad():
+        y = trt(x)
+        for _ in range(3):
+            assert_outputs_close(trt(x), want)
+    torch.cuda.synchronize()
+    block = e.weights[index]
+    assert block is not None and block.numel() == weight_bytes
+    assert block.data_ptr() % 256 == 0
+    held = weight_bytes + y.numel() * 4
+    if graphs:
+        arena = e.arenas[(index, torch.cuda.current_stream().cuda_stream)]
+        held += arena.numel()
+        ctx = e.contexts[(index, torch.cuda.current_stream().cuda_stream, True)]
+        assert ctx.cuda_graphs_captured == 1  # one signature on one arena: captured once
+    else:
+        assert not e.arenas
+    # What stays allocated after the calls: the weights, y and (with graphs) the arena; torch's
+    # allocator rounds each block up to 512 bytes.
+    grown = torch.cuda.memory_allocated() - before
+    assert held <= grown <= held + 3 * 512, (grown, held)
+    assert_outputs_close(y, want)
+
+
+def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
+    """A first call inside torch.cuda.graph capture must not put the weights in the capture's
+    private pool: kiln allocates them itself then, and the replays are right."""
+    torch.manual_seed(6)
+    model = Wide().eval().cuda()
+    static_x = torch.randn(8, 512, device="cuda")
+    trt = _compile(model, static_x)
+    e = _loaded(trt)
+    graph = torch.cuda.CUDAGraph()
+    with torch.no_grad(), torch.cuda.graph(graph):
+        static_y = trt(static_x)
+    assert e.weights[static_x.device.index] is None
+    for seed in range(2):
+        static_x.copy_(torch.randn(8, 512, device="cuda"))
+        graph.replay()
+        torch.cuda.synchronize()
+        with torch.no_grad():
+            assert_outputs_close(static_y, model(static_x))
+
+
 def test_cuda_engine_with_cpu_input_names_the_input():
     model = Tiny().eval().cuda()
     x = torch.randn(2, 8, device="cuda")

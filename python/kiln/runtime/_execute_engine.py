@@ -6,13 +6,17 @@ its content hash, which caches the deserialized engine in this process. The fake
 computes output shapes from the engine's symbolic output shapes, so FakeTensor tracing and
 re-export go through compiled graphs.
 
-CUDA engines run on the inputs' device, queued on torch's current stream, with no host copies:
-outputs and the activation workspace are ``torch.empty`` tensors from torch's caching allocator, so
-they compose with ``torch.cuda.graph`` capture and count in torch's memory statistics. With CUDA
-graphs on (``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each
-(device, stream) gets its own execution context whose arena is kiln's, and kiln captures and
-replays a graph per input-shape signature (not while torch is capturing: then torch's graph holds
-the launches). CPU engines given CUDA tensors copy through host memory.
+CUDA engines run on the inputs' device, queued on torch's current stream, with no host copies.
+Every byte they use on the device comes from torch's caching allocator, so it counts in torch's
+memory statistics and is shared with torch's cache: the weights (one ``torch.empty`` block per
+engine and device, uploaded on the first call and kept with the loaded engine), the outputs, and
+the activations. Without kiln's CUDA graphs the activations are a ``torch.empty`` workspace for
+the call, so calls compose with ``torch.cuda.graph`` capture. With them on
+(``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each (device,
+stream) gets its own execution context with a persistent ``torch.empty`` arena (graphs replay at
+fixed addresses; it grows when a larger input-shape signature needs more), and kiln captures and
+replays a graph per signature (not while torch is capturing: then torch's graph holds the
+launches). CPU engines given CUDA tensors copy through host memory.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ class _LoadedEngine:
         self.lock = threading.Lock()
         # CUDA: (device index, stream or None for the workspace context, graphs) -> context.
         self.contexts: dict[tuple[int, int | None, bool], object] = {}
+        # CUDA: device index -> the block holding the engine's weights there (None: kiln's own
+        # memory, when the first call came while torch was capturing).
+        self.weights: dict[int, torch.Tensor | None] = {}
+        self.weight_streams: set[tuple[int, int]] = set()  # (device, stream) that have read them
+        # CUDA graphs: (device index, stream) -> the persistent arena of that stream's context.
+        self.arenas: dict[tuple[int, int], torch.Tensor] = {}
 
     def context(self, device: int, stream: int | None, graphs: bool):
         """The context for this device (and stream, when it owns an arena); call under the lock."""
@@ -51,6 +61,36 @@ class _LoadedEngine:
         if ctx is None:
             ctx = self.contexts[key] = self.engine.new_context(graphs)
         return ctx
+
+    def upload_weights(self, device: torch.device, index: int, stream, capturing: bool) -> None:
+        """Puts the weights on this device on first use, in a torch block (call under the lock).
+        While torch is capturing, a torch block would come from the capture's private pool: kiln
+        then allocates them itself. Every stream that reads the block is recorded on it, so that
+        torch reuses its bytes only after their work, once the engine is dropped."""
+        block = self.weights.get(index)
+        if block is not None and (index, stream.cuda_stream) not in self.weight_streams:
+            block.record_stream(stream)
+            self.weight_streams.add((index, stream.cuda_stream))
+        if index in self.weights:
+            return
+        if capturing:
+            self.weights[index] = None
+            return
+        nbytes = self.engine.device_constant_bytes
+        block = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
+        self.engine.upload_constants(index, block.data_ptr(), nbytes, stream.cuda_stream)
+        self.weights[index] = block
+        self.weight_streams.add((index, stream.cuda_stream))
+
+    def arena(self, device: torch.device, index: int, stream, nbytes: int) -> torch.Tensor:
+        """The persistent activation arena of this stream's graphed context, grown to ``nbytes``
+        (the context captures its graphs again at the new address); call under the lock."""
+        key = (index, stream.cuda_stream)
+        if key in self.arenas and self.arenas[key].numel() < nbytes:
+            del self.arenas[key]  # freed first: the caching allocator may reuse its bytes
+        if key not in self.arenas:
+            self.arenas[key] = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
+        return self.arenas[key]
 
 
 _CUDAGRAPHS_MODE: bool | None = None
@@ -160,6 +200,7 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
         shapes_in = [list(x.shape) for x in xs]
         ins = [(x.data_ptr(), spec[1], list(x.shape)) for x, spec in zip(xs, e.inputs)]
         with e.lock:
+            e.upload_weights(device, index, stream, capturing)
             shared = e.context(index, None, False)
             shapes = shared.output_shapes(shapes_in)
             outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
@@ -174,7 +215,8 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
             elif graphs and not capturing:
                 # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
                 own = e.context(index, stream.cuda_stream, True)
-                own.run_device(ins, out_args, stream.cuda_stream)
+                arena = e.arena(device, index, stream, own.workspace_bytes(shapes_in))
+                own.run_device(ins, out_args, stream.cuda_stream, arena.data_ptr(), arena.numel())
             else:
                 nbytes = shared.workspace_bytes(shapes_in)
                 workspace = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)

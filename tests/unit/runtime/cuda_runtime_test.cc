@@ -35,6 +35,8 @@ TEST(CudaRuntimeTest, CpuRunOfACudaEngineAndCudaRunOfACpuEngineAreRefused) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("engine runs on cpu"), std::string::npos) << s.message();
   EXPECT_FALSE(cpu->device_constants(0).ok());
+  Status upload = cpu->upload_constants(0, nullptr, 0, nullptr);
+  EXPECT_EQ(upload.code(), StatusCode::kInvalidArgument) << upload.to_string();
   EXPECT_FALSE(cpu_ctx.use_cuda_graphs());
   EXPECT_FALSE(ExecutionContext(cpu, ExecutionContextOptions{true}).use_cuda_graphs());
 }
@@ -125,7 +127,9 @@ class DeviceBuffers {
     void* p = nullptr;
     EXPECT_EQ(cudaMalloc(&p, bytes), cudaSuccess);
     buffers_.push_back(p);
-    if (poison) EXPECT_EQ(cudaMemsetAsync(p, 0xff, bytes, stream_), cudaSuccess);  // NaN
+    if (poison) {
+      EXPECT_EQ(cudaMemsetAsync(p, 0xff, bytes, stream_), cudaSuccess);  // NaN
+    }
     return p;
   }
   void* upload(const std::vector<float>& host) {
@@ -150,16 +154,20 @@ class DeviceBuffers {
 };
 
 // Runs `ctx` (a context of the CUDA engine) on x of `batch` rows through fresh poisoned device
-// buffers; returns both outputs.
+// buffers (with `workspace`: a fresh poisoned workspace, or `fixed` of `fixed_bytes` when given);
+// returns both outputs.
 std::vector<std::vector<float>> cuda_outputs(ExecutionContext& ctx, DeviceBuffers& dev,
                                              const std::vector<float>& x, int64_t batch,
-                                             Status* status, bool workspace = false) {
+                                             Status* status, bool workspace = false,
+                                             void* fixed = nullptr, int64_t fixed_bytes = 0) {
   TensorView in{dev.upload(x), DType::kF32, {batch, 5}};
   std::vector<TensorView> outs;
   for (int k = 0; k < 2; ++k) {
     outs.push_back(TensorView{dev.alloc(x.size() * sizeof(float), true), DType::kF32, {batch, 5}});
   }
-  if (workspace) {
+  if (fixed != nullptr) {
+    *status = ctx.run(std::span<const TensorView>(&in, 1), outs, dev.stream(), fixed, fixed_bytes);
+  } else if (workspace) {
     std::vector<ConcreteShape> shapes = {{batch, 5}};
     int64_t bytes = value_or_fail(ctx.workspace_bytes(shapes));
     void* ws = dev.alloc(static_cast<size_t>(bytes > 0 ? bytes : 1), true);
@@ -172,10 +180,11 @@ std::vector<std::vector<float>> cuda_outputs(ExecutionContext& ctx, DeviceBuffer
 }
 
 void check_against_cpu(ExecutionContext& ctx, DeviceBuffers& dev, int64_t batch, uint64_t seed,
-                       bool workspace = false) {
+                       bool workspace = false, void* fixed = nullptr, int64_t fixed_bytes = 0) {
   std::vector<float> x = random_floats(static_cast<size_t>(batch) * 5, seed);
   Status s;
-  std::vector<std::vector<float>> got = cuda_outputs(ctx, dev, x, batch, &s, workspace);
+  std::vector<std::vector<float>> got =
+      cuda_outputs(ctx, dev, x, batch, &s, workspace, fixed, fixed_bytes);
   ASSERT_TRUE(s.ok()) << s.to_string();
   std::vector<std::vector<float>> want = cpu_outputs(x, batch);
   int positive = 0;
@@ -214,6 +223,41 @@ TEST(CudaRuntimeTest, ConstantsAreUploadedOncePerDevice) {
   EXPECT_EQ(constants, 1);
 }
 
+TEST(CudaRuntimeTest, ConstantsGoIntoTheCallersBlock) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  std::shared_ptr<const Engine> engine = built_engine(DeviceKind::kCuda);
+  const int64_t bytes = engine->device_constant_bytes();
+  EXPECT_EQ(bytes, static_cast<int64_t>(kArenaAlignment));  // 5 floats, at an aligned offset
+  int device = 0;
+  ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
+  DeviceBuffers dev;
+  auto* block = static_cast<uint8_t*>(dev.alloc(static_cast<size_t>(bytes) + 256, true));
+  std::vector<float> host(kScale.size());
+  // Refused before anything is copied: too small, unaligned, host memory.
+  for (Status s : {engine->upload_constants(device, block, bytes - 1, dev.stream()),
+                   engine->upload_constants(device, block + 4, bytes, dev.stream()),
+                   engine->upload_constants(device, host.data(), bytes, dev.stream())}) {
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+  }
+  Status ok = engine->upload_constants(device, block, bytes, dev.stream());
+  ASSERT_TRUE(ok.ok()) << ok.to_string();
+  std::span<void* const> constants = value_or_fail(engine->device_constants(device));
+  int found = 0;
+  for (size_t i = 0; i < constants.size(); ++i) {
+    if (engine->graph().nodes[i].op != OpKind::kConstant) continue;
+    ++found;
+    EXPECT_EQ(constants[i], block);
+    EXPECT_EQ(dev.download(constants[i], kScale.size()), kScale);
+  }
+  EXPECT_EQ(found, 1);
+  Status again = engine->upload_constants(device, block, bytes, dev.stream());
+  EXPECT_EQ(again.code(), StatusCode::kInvalidArgument) << again.to_string();
+  EXPECT_NE(again.message().find("already"), std::string::npos) << again.message();
+  ExecutionContext ctx(engine, ExecutionContextOptions{false});
+  check_against_cpu(ctx, dev, 9, 91);
+  // The engine goes first; the block is the caller's (DeviceBuffers frees it, once).
+}
+
 TEST(CudaRuntimeTest, ArenaGrowsAcrossShapeSignatures) {
   SKIP_WITHOUT_CUDA_DEVICE();
   ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{false});
@@ -227,10 +271,10 @@ TEST(CudaRuntimeTest, ArenaGrowsAcrossShapeSignatures) {
 
 TEST(CudaRuntimeTest, CallerWorkspaceGivesTheSameResults) {
   SKIP_WITHOUT_CUDA_DEVICE();
-  ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{true});
+  ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{false});
   DeviceBuffers dev;
   for (int64_t batch : {3, 64}) check_against_cpu(ctx, dev, batch, 40 + batch, /*workspace=*/true);
-  EXPECT_EQ(ctx.cuda_graphs_captured(), 0);  // a caller workspace never uses the context's graphs
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 0);
   // Too small a workspace is refused before anything runs.
   std::vector<float> x = random_floats(10, 5);
   TensorView in{dev.upload(x), DType::kF32, {2, 5}};
@@ -243,6 +287,28 @@ TEST(CudaRuntimeTest, CallerWorkspaceGivesTheSameResults) {
                        dev.alloc(static_cast<size_t>(bytes), false), bytes - 1);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
   }
+}
+
+TEST(CudaRuntimeTest, CudaGraphsOnACallerWorkspaceAreCapturedAgainWhenItMoves) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{true});
+  DeviceBuffers dev;
+  std::vector<ConcreteShape> largest = {{64, 5}};
+  const int64_t bytes = value_or_fail(ctx.workspace_bytes(largest));
+  void* a = dev.alloc(static_cast<size_t>(bytes), true);
+  void* b = dev.alloc(static_cast<size_t>(bytes), true);
+  // One workspace: a graph per signature, replayed afterwards.
+  for (int64_t batch : {64, 4, 4, 64}) {
+    check_against_cpu(ctx, dev, batch, 50 + batch, true, a, bytes);
+  }
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 2);
+  // Another workspace drops those graphs (they hold a's addresses) and captures at b's; back on a,
+  // again. Poisoned b and a stale graph would give NaN or a's old values: the results are checked.
+  check_against_cpu(ctx, dev, 4, 61, true, b, bytes);
+  check_against_cpu(ctx, dev, 4, 62, true, b, bytes);
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 3);
+  check_against_cpu(ctx, dev, 4, 63, true, a, bytes);
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 4);
 }
 
 TEST(CudaRuntimeTest, CudaGraphsOnAndOffAgree) {
