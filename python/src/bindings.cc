@@ -81,6 +81,15 @@ class PyExecutionContext {
   int64_t workspace_bytes(const std::vector<std::vector<int64_t>>& in) {
     return check(context_.workspace_bytes(in));
   }
+  // (node index, bytes) of every node whose kernel asks for scratch with these input shapes.
+  std::vector<std::pair<int64_t, int64_t>> scratch(const std::vector<std::vector<int64_t>>& in) {
+    const ExecutionPlan* plan = check(context_.plan_for(in));
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (size_t i = 0; i < plan->scratch_bytes.size(); ++i) {
+      if (plan->scratch_bytes[i] != 0) out.emplace_back(i, plan->scratch_bytes[i]);
+    }
+    return out;
+  }
   // Runs a CUDA engine on device tensors, queued on `stream`; with `workspace` (a device pointer
   // of `workspace_bytes` bytes) for the activations, else on the context's own arena.
   void run_device(const std::vector<DeviceTensor>& ins, const std::vector<DeviceTensor>& outs,
@@ -347,6 +356,8 @@ NB_MODULE(_C, m) {
   nb::class_<PyExecutionContext>(m, "ExecutionContext")
       .def("output_shapes", &PyExecutionContext::output_shapes, nb::arg("input_shapes"))
       .def("workspace_bytes", &PyExecutionContext::workspace_bytes, nb::arg("input_shapes"))
+      .def("scratch", &PyExecutionContext::scratch, nb::arg("input_shapes"),
+           "(node index, bytes) of each node's kernel scratch for these input shapes.")
       .def("run_device", &PyExecutionContext::run_device, nb::arg("inputs"), nb::arg("outputs"),
            nb::arg("stream"), nb::arg("workspace") = nb::none(), nb::arg("workspace_bytes") = 0,
            "Runs a CUDA engine on (data_ptr, dtype, shape) device tensors, queued on the "
