@@ -82,9 +82,9 @@ class PyExecutionContext {
     return check(context_.workspace_bytes(in));
   }
   // (node index, bytes) of every node whose kernel asks for scratch with these input shapes.
-  std::vector<std::pair<int64_t, int64_t>> scratch(const std::vector<std::vector<int64_t>>& in) {
+  std::vector<std::tuple<int64_t, int64_t>> scratch(const std::vector<std::vector<int64_t>>& in) {
     const ExecutionPlan* plan = check(context_.plan_for(in));
-    std::vector<std::pair<int64_t, int64_t>> out;
+    std::vector<std::tuple<int64_t, int64_t>> out;
     for (size_t i = 0; i < plan->scratch_bytes.size(); ++i) {
       if (plan->scratch_bytes[i] != 0) out.emplace_back(i, plan->scratch_bytes[i]);
     }

@@ -118,11 +118,15 @@ class Wide(torch.nn.Module):
         return self.b(torch.relu(self.a(x)))
 
 
-def _loaded(trt):
-    from kiln.runtime._execute_engine import _ENGINES
+def _fresh_engine(trt, name):
+    """The compiled module's engine loaded again under a key of its own (nothing on the device
+    yet: compiling may already have run the module's own copy), and a call of it."""
+    from kiln.runtime._execute_engine import _ENGINES, register_engine
 
     node = next(n for n in trt.graph.nodes if n.target is torch.ops.kiln.execute_engine.default)
-    return _ENGINES[node.args[2]]
+    blob = getattr(trt, node.args[1].target)
+    key = register_engine(blob.detach().cpu().numpy().tobytes(), f"test-{name}")
+    return _ENGINES[key], lambda x: torch.ops.kiln.execute_engine([x], blob, key)[0]
 
 
 @pytest.mark.parametrize("graphs", [False, True])
@@ -134,9 +138,8 @@ def test_weights_and_arena_are_torch_memory(graphs):
     x = torch.randn(64, 512, device="cuda")
     with torch.no_grad():
         want = model(x)
-    trt = _compile(model, x)
+    e, call = _fresh_engine(_compile(model, x), f"torch-memory-{graphs}")
     kiln.runtime.set_cudagraphs_mode(graphs)
-    e = _loaded(trt)
     index = x.device.index
     assert index not in e.weights  # nothing on the device before the first call
     weight_bytes = e.engine.device_constant_bytes
@@ -145,9 +148,9 @@ def test_weights_and_arena_are_torch_memory(graphs):
     torch.cuda.synchronize()
     before = torch.cuda.memory_allocated()
     with torch.no_grad():
-        y = trt(x)
+        y = call(x)
         for _ in range(3):
-            assert_outputs_close(trt(x), want)
+            assert_outputs_close(call(x), want)
     torch.cuda.synchronize()
     block = e.weights[index]
     assert block is not None and block.numel() == weight_bytes
@@ -160,6 +163,9 @@ def test_weights_and_arena_are_torch_memory(graphs):
         assert ctx.cuda_graphs_captured == 1  # one signature on one arena: captured once
     else:
         assert not e.arenas
+        ctx = e.contexts[(index, None, False)]
+    scratch = ctx.scratch([list(x.shape)])  # (node, bytes): cuBLASLt's, if it asks for any
+    assert all(isinstance(i, int) and b > 0 for i, b in scratch)
     # What stays allocated after the calls: the weights, y and (with graphs) the arena; torch's
     # allocator rounds each block up to 512 bytes.
     grown = torch.cuda.memory_allocated() - before
@@ -173,11 +179,10 @@ def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
     torch.manual_seed(6)
     model = Wide().eval().cuda()
     static_x = torch.randn(8, 512, device="cuda")
-    trt = _compile(model, static_x)
-    e = _loaded(trt)
+    e, call = _fresh_engine(_compile(model, static_x), "under-capture")
     graph = torch.cuda.CUDAGraph()
     with torch.no_grad(), torch.cuda.graph(graph):
-        static_y = trt(static_x)
+        static_y = call(static_x)
     assert e.weights[static_x.device.index] is None
     for seed in range(2):
         static_x.copy_(torch.randn(8, 512, device="cuda"))
