@@ -265,6 +265,7 @@ def run_baseline(baseline, model, inputs, ref, row, args, device) -> dict:
     try:
         if cuda:
             alloc0, outside0 = torch.cuda.memory_allocated(), _outside_torch_bytes()
+            reserved0 = torch.cuda.memory_reserved()
             torch.cuda.reset_peak_memory_stats()
         # 1. Build (torch.compile compiles lazily: its first call is part of the build).
         t0 = time.perf_counter()
@@ -285,6 +286,7 @@ def run_baseline(baseline, model, inputs, ref, row, args, device) -> dict:
             call()
         _sync(cuda)
         peak_build = torch.cuda.max_memory_allocated() if cuda else 0
+        reserved_build = torch.cuda.max_memory_reserved() if cuda else 0
         # 3. Check against eager before timing (outside the memory measurement).
         rec.update(agreement(ref, call()))
         cos = rec["cosine"]
@@ -307,6 +309,8 @@ def run_baseline(baseline, model, inputs, ref, row, args, device) -> dict:
             rec["peak_alloc_mb"] = (resident_mb * 2**20 + peak - alloc0) / 2**20
             rec["outside_torch_mb"] = (_outside_torch_bytes() - outside0) / 2**20
             rec["peak_mb"] = rec["peak_alloc_mb"] + max(0.0, rec["outside_torch_mb"])
+            reserved = max(reserved_build, torch.cuda.max_memory_reserved())
+            rec["peak_reserved_mb"] = (resident_mb * 2**20 + reserved - reserved0) / 2**20
         rec["status"] = "mismatch" if "problem" in rec else "ok"
     except Exception as e:  # noqa: BLE001 - every failure is a result to report
         rec["error"] = f"{type(e).__name__}: {str(e).strip()[:1000]}"
