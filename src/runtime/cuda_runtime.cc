@@ -267,11 +267,11 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
             "workspace");
       }
       // Every graph that holds the old addresses goes; cudaFree waits for the work still using
-      // the old arena. cudaMalloc, not the
-      // stream-ordered allocator: its pool hands out physical memory in 32 MiB steps (a 36 MiB
-      // arena took 64 MiB on H200, 2026-11-27), which put kiln above eager's peak. Growing thus
-      // synchronizes the device, once per larger input-shape signature; runs never do. Relaxed
-      // capture mode: another thread's capture in global mode would forbid cudaMalloc/cudaFree.
+      // the old arena. cudaMalloc, not the stream-ordered allocator: its pool hands out physical
+      // memory in 32 MiB steps (a 36 MiB arena took 64 MiB on H200, 2026-11-27), which put kiln
+      // above eager's peak. Growing thus synchronizes the device, once per larger input-shape
+      // signature; runs never do. Relaxed capture mode: another thread's capture in global mode
+      // would forbid cudaMalloc/cudaFree.
       RelaxedCaptureMode relaxed;
       drop_graphs();
       if (state.arena != nullptr) {
