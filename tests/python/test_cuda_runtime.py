@@ -193,6 +193,19 @@ def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
             assert_outputs_close(static_y, model(static_x))
 
 
+def test_memory_report_on_cuda():
+    """kiln.runtime.memory names the CUDA engine, its weights on the device and its arena."""
+    torch.manual_seed(7)
+    model = Wide().eval().cuda()
+    x = torch.randn(64, 512, device="cuda")
+    trt = _compile(model, x)
+    kiln.runtime.set_cudagraphs_mode(True)
+    with torch.no_grad():
+        report = kiln.runtime.memory(trt, x)
+    assert "(cuda, CUDA graphs), inputs [[64, 512]]: weights 2.0 MiB; arena " in report, report
+    assert float(report.split("arena ")[1].split(" MiB")[0]) > 0
+
+
 def test_cuda_engine_with_cpu_input_names_the_input():
     model = Tiny().eval().cuda()
     x = torch.randn(2, 8, device="cuda")

@@ -109,3 +109,25 @@ def test_profile_report_formats_times_and_names_a_bad_count():
     assert "ref.constant" not in report and "ref.softmax" in report
     with pytest.raises(ValueError, match="engine first has .* nodes, got 1 times"):
         _C.profile_report([("first", engine, [1.0])], 2)
+
+
+def test_memory_report_names_each_engine_call_and_its_arena():
+    """kiln.runtime.memory runs the module once and reports, per engine call, the weights and the
+    activation arena for that call's input shapes (on the CPU: the same planner, no scratch)."""
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(16, 4096), torch.nn.ReLU(),
+                                torch.nn.Linear(4096, 8))
+    x = torch.randn(64, 16)
+    trt = kiln.compile(model, inputs=[x], min_block_size=1)
+    with torch.no_grad():
+        report = kiln.runtime.memory(trt, x)
+        again = kiln.runtime.memory(trt, torch.randn(64, 16))
+    lines = report.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("engine kiln-"), report
+    assert "(cpu), inputs [[64, 16]]: weights host memory; arena " in report
+    assert "kernel scratch 0.00 MiB in 0 nodes" in report
+    assert again == report  # the same shapes plan the same arena
+    arena = float(report.split("arena ")[1].split(" MiB")[0])
+    assert arena >= 1.0  # the [64, 4096] fp32 hidden activations at least
+    assert kiln.runtime.memory(lambda: None) == "no kiln engine ran"

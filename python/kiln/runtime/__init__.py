@@ -3,10 +3,11 @@
 from kiln.runtime._execute_engine import (
     engine_key,
     get_cudagraphs_mode,
+    memory,
     profile,
     register_engine,
     set_cudagraphs_mode,
 )
 
-__all__ = ["engine_key", "get_cudagraphs_mode", "profile", "register_engine",
+__all__ = ["engine_key", "get_cudagraphs_mode", "memory", "profile", "register_engine",
            "set_cudagraphs_mode"]

@@ -96,6 +96,8 @@ class _LoadedEngine:
 _CUDAGRAPHS_MODE: bool | None = None
 # While profile() runs: (engine key, per-node GPU ms) for every CUDA engine call.
 _PROFILE: list | None = None
+# While memory() runs: (engine key, CUDA graphs on, input shapes) for every engine call.
+_MEMORY: list | None = None
 
 
 def profile(fn, *args, top: int = 25) -> str:
@@ -111,6 +113,41 @@ def profile(fn, *args, top: int = 25) -> str:
     finally:
         _PROFILE = None
     return _C.profile_report([(key, _ENGINES[key].engine, times) for key, times in calls], top)
+
+
+def memory(fn, *args, top: int = 3) -> str:
+    """Calls ``fn(*args)`` once (a kiln-compiled module, say) and reports, per engine call, the
+    device memory kiln holds for it: the weights (one copy per device), and the activation arena
+    for that call's input shapes (activations, each node's kernel scratch, and with CUDA graphs the
+    staged inputs; the outputs are the caller's), with the ``top`` largest kernel scratches. The
+    arena is what a call adds to the weights and outputs; with kiln's CUDA graphs it stays
+    allocated between calls."""
+    global _MEMORY
+    _MEMORY = []
+    try:
+        fn(*args)
+        calls = _MEMORY
+    finally:
+        _MEMORY = None
+    mib = 2.0**-20
+    lines = []
+    for key, graphs, shapes in calls:
+        e = _ENGINES[key]
+        with e.lock:
+            ctx = e.engine.new_context(graphs)
+            arena = ctx.workspace_bytes(shapes)
+            scratch = sorted(ctx.scratch(shapes), key=lambda s: -s[1])
+            del ctx
+        where = "host memory" if e.device != "cuda" else \
+            f"{e.engine.device_constant_bytes * mib:.1f} MiB"
+        mode = ", CUDA graphs" if graphs else ""
+        largest = ", ".join(f"node {i} {e.engine.nodes[i][1]} {b * mib:.2f}" for i, b in
+                            scratch[:top])
+        lines.append(f"engine {key} ({e.device}{mode}), inputs {shapes}: weights {where}; "
+                     f"arena {arena * mib:.2f} MiB, of which kernel scratch "
+                     f"{sum(b for _, b in scratch) * mib:.2f} MiB in {len(scratch)} nodes"
+                     + (f" (largest: {largest})" if scratch else ""))
+    return "\n".join(lines) if lines else "no kiln engine ran"
 
 
 def set_cudagraphs_mode(enabled: bool | None) -> None:
@@ -207,6 +244,8 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
                     for s, spec in zip(shapes, e.outputs)]
             out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
             graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
+            if _MEMORY is not None:
+                _MEMORY.append((key, graphs and not capturing, shapes_in))
             if _PROFILE is not None and not capturing:
                 # A context of its own, dropped after the run: its arena is not kept.
                 ctx = e.engine.new_context(False)
@@ -233,6 +272,8 @@ def _execute(inputs: list[torch.Tensor], engine: torch.Tensor, key: str) -> list
     host = []
     for x, (name, dtype, _) in zip(inputs, e.inputs):
         host.append(_cast_input(x, name, dtype).detach().cpu().contiguous())
+    if _MEMORY is not None:
+        _MEMORY.append((key, False, [list(x.shape) for x in host]))
     with e.lock:
         shapes = e.engine.output_shapes([list(x.shape) for x in host])
         outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]]) for s, spec in zip(shapes, e.outputs)]
