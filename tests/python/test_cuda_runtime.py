@@ -72,11 +72,17 @@ def test_under_torch_cuda_graph_capture():
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             static_y = trt(static_x)
-        for seed in range(3):
-            static_x.copy_(torch.randn(4, 64, device="cuda", generator=torch.Generator(
-                device="cuda").manual_seed(seed)))
-            graph.replay()
-            torch.cuda.synchronize()
+        _replay_and_check(graph, static_x, static_y, model)
+
+
+def _replay_and_check(graph, static_x, static_y, model):
+    """Replays a torch.cuda.graph on new data in its static input, against eager each time."""
+    for seed in range(3):
+        static_x.copy_(torch.randn(static_x.shape, device="cuda", generator=torch.Generator(
+            device="cuda").manual_seed(seed)))
+        graph.replay()
+        torch.cuda.synchronize()
+        with torch.no_grad():
             assert_outputs_close(static_y, model(static_x))
 
 
@@ -164,8 +170,9 @@ def test_weights_and_arena_are_torch_memory(graphs):
     else:
         assert not e.arenas
         ctx = e.contexts[(index, None, False)]
-    scratch = ctx.scratch([list(x.shape)])  # (node, bytes): cuBLASLt's, if it asks for any
-    assert all(isinstance(i, int) and b > 0 for i, b in scratch)
+    # (node, bytes) per node with scratch: every cuda.linear had some on the H100 (2026-11-27).
+    scratch = ctx.scratch([list(x.shape)])
+    assert scratch and all(isinstance(i, int) and b > 0 for i, b in scratch), scratch
     # What stays allocated after the calls: the weights, y and (with graphs) the arena; torch's
     # allocator rounds each block up to 512 bytes (and, on one run of the whole gpu suite, 22 KiB
     # more was allocated by then: something of torch's own).
@@ -185,12 +192,7 @@ def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
     with torch.no_grad(), torch.cuda.graph(graph):
         static_y = call(static_x)
     assert e.weights[static_x.device.index] is None
-    for seed in range(2):
-        static_x.copy_(torch.randn(8, 512, device="cuda"))
-        graph.replay()
-        torch.cuda.synchronize()
-        with torch.no_grad():
-            assert_outputs_close(static_y, model(static_x))
+    _replay_and_check(graph, static_x, static_y, model)
 
 
 def test_memory_report_on_cuda():

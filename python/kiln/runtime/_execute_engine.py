@@ -96,7 +96,8 @@ class _LoadedEngine:
 _CUDAGRAPHS_MODE: bool | None = None
 # While profile() runs: (engine key, per-node GPU ms) for every CUDA engine call.
 _PROFILE: list | None = None
-# While memory() runs: (engine key, CUDA graphs on, input shapes) for every engine call.
+# While memory() runs: (engine key, CUDA graphs on, input shapes, the context that ran it or None)
+# for every engine call.
 _MEMORY: list | None = None
 
 
@@ -131,13 +132,12 @@ def memory(fn, *args, top: int = 3) -> str:
         _MEMORY = None
     mib = 2.0**-20
     lines = []
-    for key, graphs, shapes in calls:
+    for key, graphs, shapes, ctx in calls:
         e = _ENGINES[key]
-        with e.lock:
-            ctx = e.engine.new_context(graphs)
+        with e.lock:  # the plan of that call, cached by its context (no kernel queries again)
+            ctx = ctx or e.engine.new_context(False)
             arena = ctx.workspace_bytes(shapes)
             scratch = sorted(ctx.scratch(shapes), key=lambda s: -s[1])
-            del ctx
         where = "host memory" if e.device != "cuda" else \
             f"{e.engine.device_constant_bytes * mib:.1f} MiB"
         mode = ", CUDA graphs" if graphs else ""
@@ -244,18 +244,19 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
                     for s, spec in zip(shapes, e.outputs)]
             out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
             graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
-            if _MEMORY is not None:
-                _MEMORY.append((key, graphs and not capturing, shapes_in))
+            graphed = graphs and not capturing and _PROFILE is None
+            # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
+            ctx = e.context(index, stream.cuda_stream, True) if graphed else shared
+            if _MEMORY is not None:  # the context that runs: memory() reads its cached plan
+                _MEMORY.append((key, graphed, shapes_in, ctx))
             if _PROFILE is not None and not capturing:
                 # A context of its own, dropped after the run: its arena is not kept.
-                ctx = e.engine.new_context(False)
-                _PROFILE.append((key, ctx.profile_device(ins, out_args, stream.cuda_stream)))
-                del ctx
-            elif graphs and not capturing:
-                # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
-                own = e.context(index, stream.cuda_stream, True)
-                arena = e.arena(device, index, stream, own.workspace_bytes(shapes_in))
-                own.run_device(ins, out_args, stream.cuda_stream, arena.data_ptr(), arena.numel())
+                temp = e.engine.new_context(False)
+                _PROFILE.append((key, temp.profile_device(ins, out_args, stream.cuda_stream)))
+                del temp
+            elif graphed:
+                arena = e.arena(device, index, stream, ctx.workspace_bytes(shapes_in))
+                ctx.run_device(ins, out_args, stream.cuda_stream, arena.data_ptr(), arena.numel())
             else:
                 nbytes = shared.workspace_bytes(shapes_in)
                 workspace = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
@@ -272,8 +273,8 @@ def _execute(inputs: list[torch.Tensor], engine: torch.Tensor, key: str) -> list
     host = []
     for x, (name, dtype, _) in zip(inputs, e.inputs):
         host.append(_cast_input(x, name, dtype).detach().cpu().contiguous())
-    if _MEMORY is not None:
-        _MEMORY.append((key, False, [list(x.shape) for x in host]))
+    if _MEMORY is not None:  # a context of its own: the engine's own is not exposed
+        _MEMORY.append((key, False, [list(x.shape) for x in host], None))
     with e.lock:
         shapes = e.engine.output_shapes([list(x.shape) for x in host])
         outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]]) for s, spec in zip(shapes, e.outputs)]
