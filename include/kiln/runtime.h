@@ -113,13 +113,22 @@ struct ExecutionPlan {
   size_t tail_begin = 0;
 };
 
+// The activation memory of a run in two halves (ExecutionContext::run_body, run_tail): the body's
+// is needed until run_body's work has finished on the stream, the tail's until run_tail's has.
+struct WorkspaceSizes {
+  int64_t body = 0;
+  int64_t tail = 0;
+};
+
+struct ArenaBases;  // where a run's activations are (src/runtime/internal.h)
+
 struct ExecutionContextOptions {
   // CUDA engines: capture each input-shape signature's kernel launches as a CUDA graph on its
   // first run and replay the graph on later runs. Unset: on when the engine's metadata has
   // use_cuda_graphs=1 (or true), else off. Ignored for CPU engines and for runs on a stream that
   // is itself being captured (the caller's graph already holds the launches). A graph holds the
-  // activation memory's address: a run on other memory (a grown arena, a different caller
-  // workspace) captures again.
+  // activation memory's addresses: a run on other memory (a grown arena, a different caller
+  // workspace) captures another, and each signature keeps graphs for a few recent addresses.
   std::optional<bool> use_cuda_graphs;
 };
 
@@ -152,8 +161,8 @@ class ExecutionContext {
   // for these input shapes, 256-byte aligned, not used by anything else until `stream` has
   // finished this run). The context allocates nothing on the device here, so the call may be
   // captured into a CUDA graph by the caller (torch.cuda.graph) once the engine's constants are
-  // uploaded (device_constants). With the context's CUDA graphs on, pass the same workspace on
-  // every run (a caller's persistent arena): a run on another address captures again.
+  // uploaded (device_constants). With the context's CUDA graphs on, a workspace at a new address
+  // captures the signature's graph again (see run_body).
   Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs, void* stream,
              void* workspace, int64_t workspace_bytes);
   // Runs a CUDA engine as run(inputs, outputs, stream) does, but with plain launches (no CUDA
@@ -163,6 +172,22 @@ class ExecutionContext {
                                         std::span<const TensorView> outputs, void* stream);
   // Device workspace bytes that run(..., workspace, ...) needs for these input shapes.
   Expected<int64_t> workspace_bytes(std::span<const ConcreteShape> inputs);
+
+  // run(inputs, outputs, stream, workspace, workspace_bytes) in two calls, so that the caller can
+  // give the body's memory back to its allocator before it allocates the outputs: the peak is then
+  // the tail's memory plus the larger of the body's and the outputs', not the sum of all three.
+  // run_body queues every node before the tail (ExecutionPlan::tail_begin; with CUDA graphs, the
+  // replay of the signature's graph for these two addresses, captured on first use). run_tail,
+  // called next on the same stream with the same inputs and tail memory, queues the tail and the
+  // copies into `outputs`; the body memory may be reused by then by work queued after run_body on
+  // the stream. Each block is device memory of at least workspace_sizes(), 256-byte aligned.
+  // Graphs are kept for the few most recent address pairs of each signature; one whose memory
+  // moves on most calls runs with plain launches.
+  Expected<WorkspaceSizes> workspace_sizes(std::span<const ConcreteShape> inputs);
+  Status run_body(std::span<const TensorView> inputs, void* stream, void* body,
+                  int64_t body_bytes, void* tail, int64_t tail_bytes);
+  Status run_tail(std::span<const TensorView> inputs, std::span<const TensorView> outputs,
+                  void* stream, void* tail, int64_t tail_bytes);
 
   // The plan for these input shapes (built and cached on first use).
   Expected<const ExecutionPlan*> plan_for(std::span<const ConcreteShape> inputs);
@@ -174,14 +199,20 @@ class ExecutionContext {
 
  private:
   struct CudaState;  // device arena, CUDA graphs, events (src/runtime/internal.h)
-  // Checks counts, dtypes, shapes and null pointers of inputs and outputs; the plan for them.
+  // Checks the count, dtypes and null pointers of inputs; the plan for their shapes.
+  Expected<const ExecutionPlan*> check_inputs(std::span<const TensorView> inputs);
+  // Checks the count, dtypes, shapes and null pointers of outputs against the plan.
+  Status check_outputs(const ExecutionPlan& plan, std::span<const TensorView> outputs);
   Expected<const ExecutionPlan*> check_io(std::span<const TensorView> inputs,
                                           std::span<const TensorView> outputs);
-  // `own_arena`: the activations go to the context's arena, else to `workspace`.
+  // Checks a caller's activation block of `bytes` (null allowed only when `needed` is 0).
+  static Status check_workspace(const char* what, void* block, int64_t bytes, int64_t needed);
+  enum class Phase { kAll, kBody, kTail };
+  // `arena`: the caller's activation memory, else (null) the context's own arena (kAll only).
   // `node_ms`: profile (see profile()).
   Status run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
-                  std::span<const TensorView> outputs, void* stream, bool own_arena,
-                  void* workspace, std::vector<double>* node_ms = nullptr);
+                  std::span<const TensorView> outputs, void* stream, Phase phase,
+                  const ArenaBases* arena, std::vector<double>* node_ms = nullptr);
 
   std::shared_ptr<const Engine> engine_;
   bool use_cuda_graphs_ = false;

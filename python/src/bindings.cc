@@ -105,6 +105,28 @@ class PyExecutionContext {
       check(context_.run(in_views, out_views, s));
     }
   }
+  // (body, tail) bytes of run_body's and run_tail's activation memory for these input shapes.
+  std::tuple<int64_t, int64_t> workspace_sizes(const std::vector<std::vector<int64_t>>& in) {
+    WorkspaceSizes sizes = check(context_.workspace_sizes(in));
+    return {sizes.body, sizes.tail};
+  }
+  // ExecutionContext::run_body and run_tail: a run in two halves on the caller's memory.
+  void run_body(const std::vector<DeviceTensor>& ins, uintptr_t stream, uintptr_t body,
+                int64_t body_bytes, uintptr_t tail, int64_t tail_bytes) {
+    std::vector<TensorView> in_views = device_views(ins, "input");
+    nb::gil_scoped_release release;
+    check(context_.run_body(in_views, reinterpret_cast<void*>(stream),
+                            reinterpret_cast<void*>(body), body_bytes,
+                            reinterpret_cast<void*>(tail), tail_bytes));
+  }
+  void run_tail(const std::vector<DeviceTensor>& ins, const std::vector<DeviceTensor>& outs,
+                uintptr_t stream, uintptr_t tail, int64_t tail_bytes) {
+    std::vector<TensorView> in_views = device_views(ins, "input");
+    std::vector<TensorView> out_views = device_views(outs, "output");
+    nb::gil_scoped_release release;
+    check(context_.run_tail(in_views, out_views, reinterpret_cast<void*>(stream),
+                            reinterpret_cast<void*>(tail), tail_bytes));
+  }
   // Per-node GPU milliseconds of one run on `stream` (plain launches; waits for the run).
   std::vector<double> profile_device(const std::vector<DeviceTensor>& ins,
                                      const std::vector<DeviceTensor>& outs, uintptr_t stream) {
@@ -362,6 +384,16 @@ NB_MODULE(_C, m) {
            nb::arg("stream"), nb::arg("workspace") = nb::none(), nb::arg("workspace_bytes") = 0,
            "Runs a CUDA engine on (data_ptr, dtype, shape) device tensors, queued on the "
            "cudaStream_t `stream`; activations in `workspace` if given, else the context's arena.")
+      .def("workspace_sizes", &PyExecutionContext::workspace_sizes, nb::arg("input_shapes"),
+           "(body, tail) bytes of activation memory that run_body and run_tail take.")
+      .def("run_body", &PyExecutionContext::run_body, nb::arg("inputs"), nb::arg("stream"),
+           nb::arg("body"), nb::arg("body_bytes"), nb::arg("tail"), nb::arg("tail_bytes"),
+           "Queues the nodes before the tail on `stream` (a CUDA graph replay with graphs on); "
+           "the body memory may be released afterwards, stream-ordered.")
+      .def("run_tail", &PyExecutionContext::run_tail, nb::arg("inputs"), nb::arg("outputs"),
+           nb::arg("stream"), nb::arg("tail"), nb::arg("tail_bytes"),
+           "Queues the tail and the output copies after run_body, on the same stream and tail "
+           "memory.")
       .def_prop_ro("use_cuda_graphs", &PyExecutionContext::use_cuda_graphs)
       .def("profile_device", &PyExecutionContext::profile_device, nb::arg("inputs"),
            nb::arg("outputs"), nb::arg("stream"))

@@ -74,8 +74,8 @@ Expected<bool> is_capturing(cudaStream_t stream) {
 
 // Runs the nodes with an event after each and fills `node_ms` (waits for the stream).
 Status profile_nodes(const Engine& engine, const ExecutionPlan& plan,
-                     std::span<const TensorView> views, uint8_t* base, cudaStream_t stream,
-                     std::vector<double>& node_ms) {
+                     std::span<const TensorView> views, const ArenaBases& arena,
+                     cudaStream_t stream, std::vector<double>& node_ms) {
   const size_t n = engine.graph().nodes.size();
   std::vector<cudaEvent_t> events(n + 1, nullptr);
   Status status = [&]() -> Status {
@@ -88,7 +88,7 @@ Status profile_nodes(const Engine& engine, const ExecutionPlan& plan,
       last = i + 1;
       return cuda_status(cudaEventRecord(events[i + 1], stream), "cudaEventRecord");
     };
-    KILN_RETURN_IF_ERROR(runtime_run_nodes(engine, plan, views, base, stream, 0, n, &mark));
+    KILN_RETURN_IF_ERROR(runtime_run_nodes(engine, plan, views, arena, stream, 0, n, &mark));
     KILN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(events[last]));
     size_t previous = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -141,9 +141,11 @@ Expected<std::unique_ptr<Engine::DeviceWeights>> Engine::upload_constants(const 
       return invalid_argument("cannot upload constants into the caller's memory while its stream "
                               "is being captured");
     }
+  }
+  RelaxedCaptureMode relaxed;  // (another thread's capture in global mode forbids these calls)
+  if (block != nullptr) {
     KILN_RETURN_IF_ERROR(check_device_pointer(block, device, "the constants' block"));
   }
-  RelaxedCaptureMode relaxed;
   int previous = -1;
   KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&previous));
   if (previous != device) KILN_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
@@ -188,20 +190,65 @@ ExecutionContext::CudaState::~CudaState() {
   int previous = -1;
   const bool switched = device >= 0 && cudaGetDevice(&previous) == cudaSuccess &&
                         previous != device && cudaSetDevice(device) == cudaSuccess;
-  for (auto& [plan, exec] : graphs) {
-    if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
-  }
+  for (auto& [plan, plan_graphs] : graphs) plan_graphs.clear();
   if (arena != nullptr) cudaFree(arena);  // waits for work still using the arena
   if (done_event != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(done_event));
   if (capture_stream != nullptr) cudaStreamDestroy(as_stream(capture_stream));
   if (switched) cudaSetDevice(previous);
 }
 
+void ExecutionContext::CudaState::PlanGraphs::clear() {
+  for (const Graphed& g : recent) {  // an in-flight graph is freed when it finishes
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(g.exec));
+  }
+  recent.clear();
+}
+
+void ExecutionContext::CudaState::PlanGraphs::add(void* tail, void* body, void* exec) {
+  if (recent.size() >= kGraphsPerPlan) {
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(recent.front().exec));
+    recent.erase(recent.begin());
+  }
+  recent.push_back(Graphed{tail, body, exec});
+}
+
+namespace {
+
+// Captures nodes [0, plan.tail_begin) on `capture_stream` and instantiates them; null `exec` and
+// the error on failure.
+Status capture_body(const Engine& engine, const ExecutionPlan& plan,
+                    std::span<const TensorView> views, const ArenaBases& arena,
+                    cudaStream_t capture_stream, cudaGraphExec_t* exec) {
+  cudaGraph_t graph = nullptr;
+  *exec = nullptr;
+  Status captured = [&]() -> Status {
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudaStreamBeginCapture(capture_stream, cudaStreamCaptureModeThreadLocal));
+    Status ran = runtime_run_nodes(engine, plan, views, arena, capture_stream, 0, plan.tail_begin);
+    cudaError_t ended = cudaStreamEndCapture(capture_stream, &graph);
+    KILN_RETURN_IF_ERROR(ran);
+    KILN_CUDA_RETURN_IF_ERROR(ended);
+    KILN_CUDA_RETURN_IF_ERROR(cudaGraphInstantiate(exec, graph, 0));
+    return ok_status();
+  }();
+  if (graph != nullptr) cudaGraphDestroy(graph);
+  if (!captured.ok()) {
+    cudaGetLastError();  // a failed capture may leave a launch error behind
+    *exec = nullptr;
+  }
+  return captured;
+}
+
+}  // namespace
+
 Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const TensorView> inputs,
                                   std::span<const TensorView> outputs, void* stream_handle,
-                                  bool own_arena, void* workspace, std::vector<double>* node_ms) {
+                                  Phase phase, const ArenaBases* caller_arena,
+                                  std::vector<double>* node_ms) {
   const Graph& g = engine_->graph();
   const cudaStream_t stream = as_stream(stream_handle);
+  const bool body_phase = phase != Phase::kTail;
+  const bool tail_phase = phase != Phase::kBody;
 
   // 1. The device: the current one, the same for every run of this context.
   int device = -1;
@@ -228,8 +275,13 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       KILN_RETURN_IF_ERROR(check_device_pointer(
           outputs[i].data, device, str_cat("output '", runtime_output_name(g, i), "'")));
     }
-    if (!own_arena && plan.run_bytes != 0) {
-      KILN_RETURN_IF_ERROR(check_device_pointer(workspace, device, "workspace"));
+    if (caller_arena != nullptr && plan.memory.tail_bytes != 0) {
+      KILN_RETURN_IF_ERROR(check_device_pointer(
+          caller_arena->tail, device, phase == Phase::kAll ? "workspace" : "tail workspace"));
+    }
+    if (caller_arena != nullptr && phase == Phase::kBody &&
+        plan.run_bytes != plan.memory.tail_bytes) {
+      KILN_RETURN_IF_ERROR(check_device_pointer(caller_arena->body, device, "body workspace"));
     }
   }
 
@@ -242,18 +294,13 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
   // (A graph of no nodes would hold nothing: every node is in the tail, launched after it.)
   const bool graphed = use_cuda_graphs_ && !capturing && node_ms == nullptr && plan.tail_begin > 0;
 
-  auto drop_graphs = [&state] {  // an in-flight graph is freed when it finishes
-    for (auto& [p, exec] : state.graphs) {
-      if (exec != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
-    }
-    state.graphs.clear();
-  };
-
-  // 4. The activation memory: the caller's workspace, or the context's arena. Work of the previous
-  //    run on another stream may still use the arena: this stream waits for it first (not while
+  // 4. The activation memory: the caller's, or the context's arena. Work of the previous run on
+  //    another stream may still use the arena: this stream waits for it first (not while
   //    capturing: a capture may not wait on an event recorded outside it; the caller orders that).
-  uint8_t* base = static_cast<uint8_t*>(workspace);
-  if (own_arena) {
+  ArenaBases arena;
+  if (caller_arena != nullptr) {
+    arena = *caller_arena;
+  } else {
     if (state.has_last_run && state.last_stream != stream_handle && !capturing) {
       KILN_CUDA_RETURN_IF_ERROR(
           cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(state.done_event), 0));
@@ -266,14 +313,13 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
             "stream is being captured: run these input shapes once before capturing, or pass a "
             "workspace");
       }
-      // Every graph that holds the old addresses goes; cudaFree waits for the work still using
-      // the old arena. cudaMalloc, not the stream-ordered allocator: its pool hands out physical
-      // memory in 32 MiB steps (a 36 MiB arena took 64 MiB on H200, 2026-11-27), which put kiln
-      // above eager's peak. Growing thus synchronizes the device, once per larger input-shape
-      // signature; runs never do. Relaxed capture mode: another thread's capture in global mode
-      // would forbid cudaMalloc/cudaFree.
+      // cudaFree waits for the work still using the old arena (graphs that hold its addresses
+      // stay cached: they replay only on memory at those addresses). cudaMalloc, not the
+      // stream-ordered allocator: its pool hands out physical memory in 32 MiB steps (a 36 MiB
+      // arena took 64 MiB on H200, 2026-11-27), which put kiln above eager's peak. Growing thus
+      // synchronizes the device, once per larger input-shape signature; runs never do. Relaxed
+      // capture mode: another thread's capture in global mode would forbid cudaMalloc/cudaFree.
       RelaxedCaptureMode relaxed;
-      drop_graphs();
       if (state.arena != nullptr) {
         KILN_CUDA_RETURN_IF_ERROR(cudaFree(state.arena));
         state.arena = nullptr;
@@ -282,90 +328,93 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
       KILN_CUDA_RETURN_IF_ERROR(cudaMalloc(&state.arena, static_cast<size_t>(needed)));
       state.arena_bytes = needed;
     }
-    base = static_cast<uint8_t*>(state.arena);
-  }
-  // Graphs hold the addresses they were captured with: a run on other activation memory (a grown
-  // arena, another caller workspace) drops them, and each signature is captured again.
-  if (graphed && base != state.graph_base) {
-    drop_graphs();
-    state.graph_base = base;
+    arena = ArenaBases::one_block(static_cast<uint8_t*>(state.arena), plan);
   }
 
-  // 5. The values. With graphs, inputs are read from the arena's staging buffers; the direct
-  //    outputs are the caller's buffers (only the tail, outside the graph, writes them).
+  // 5. The values. With graphs, the body reads inputs from the arena's staging buffers; the
+  //    direct outputs are the caller's buffers (only the tail, outside the graph, writes them).
+  //    The tail reads no graph input (ExecutionPlan::direct_outputs): it binds the caller's.
   std::vector<TensorView> staged(inputs.begin(), inputs.end());
-  if (graphed) {
-    for (size_t i = 0; i < staged.size(); ++i) staged[i].data = base + plan.staging_offsets[i];
+  if (graphed && body_phase) {
+    for (size_t i = 0; i < staged.size(); ++i) staged[i].data = arena.at(plan.staging_offsets[i]);
   }
-  std::vector<TensorView> views = runtime_bind_values(g, plan, base, staged, constants, outputs);
+  std::vector<TensorView> views = runtime_bind_values(g, plan, arena, staged, constants, outputs);
 
-  // 6. The nodes: replay the plan's graph of the nodes before the tail (capturing it on first
-  //    use), then launch the tail; or launch them all.
-  bool launched = false;
-  if (graphed) {
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].nbytes() == 0) continue;
-      KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(staged[i].data, inputs[i].data, inputs[i].nbytes(),
+  // 6. Profiling: every node with an event after it.
+  if (node_ms != nullptr) {
+    KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, arena, stream, *node_ms));
+  }
+
+  // 7. The body: the replay of the plan's graph for this memory (captured on first use), or
+  //    plain launches.
+  if (node_ms == nullptr && body_phase) {
+    CudaState::PlanGraphs* pg = graphed ? &state.graphs[&plan] : nullptr;
+    cudaGraphExec_t exec = nullptr;
+    if (pg != nullptr && !pg->plain) {
+      ++pg->runs;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].nbytes() == 0) continue;
+        KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(staged[i].data, inputs[i].data,
+                                                  inputs[i].nbytes(), cudaMemcpyDeviceToDevice,
+                                                  stream));
+      }
+      exec = static_cast<cudaGraphExec_t>(pg->find(arena.tail, arena.body));
+      if (exec == nullptr && pg->captures >= CudaState::kCapturesBeforeGivingUp &&
+          pg->captures * 4 > pg->runs) {
+        std::fprintf(stderr,
+                     "kiln: warning: the activation memory of one input-shape signature moved on "
+                     "%lld of %lld runs; running it with plain launches from now on (pass the "
+                     "same memory each run to keep CUDA graphs)\n",
+                     static_cast<long long>(pg->captures), static_cast<long long>(pg->runs));
+        pg->plain = true;
+        pg->clear();
+      } else if (exec == nullptr) {
+        if (state.capture_stream == nullptr) {
+          cudaStream_t s = nullptr;
+          KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+          state.capture_stream = s;
+        }
+        Status captured = capture_body(*engine_, plan, views, arena,
+                                       as_stream(state.capture_stream), &exec);
+        if (!captured.ok()) {
+          std::fprintf(stderr,
+                       "kiln: warning: CUDA graph capture failed, running this shape signature "
+                       "with plain launches: %s\n",
+                       captured.message().c_str());
+          pg->plain = true;
+          pg->clear();
+        } else {
+          ++pg->captures;
+          ++state.graphs_captured;
+          pg->add(arena.tail, arena.body, exec);
+        }
+      }
+    }
+    if (exec != nullptr) {
+      KILN_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(exec, stream));
+    } else {
+      KILN_RETURN_IF_ERROR(
+          runtime_run_nodes(*engine_, plan, views, arena, stream_handle, 0, plan.tail_begin));
+    }
+  }
+
+  // 8. The tail, then the other outputs, copied into the caller's buffers on the stream.
+  if (tail_phase) {
+    if (node_ms == nullptr) {
+      KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, arena, stream_handle,
+                                             plan.tail_begin, g.nodes.size()));
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (plan.direct_outputs[i]) continue;
+      const TensorView& from = views[g.outputs[i]];
+      if (from.nbytes() == 0) continue;
+      KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(outputs[i].data, from.data, from.nbytes(),
                                                 cudaMemcpyDeviceToDevice, stream));
     }
-    auto it = state.graphs.find(&plan);
-    if (it == state.graphs.end()) {
-      if (state.capture_stream == nullptr) {
-        cudaStream_t s = nullptr;
-        KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-        state.capture_stream = s;
-      }
-      const cudaStream_t cs = as_stream(state.capture_stream);
-      cudaGraph_t graph = nullptr;
-      cudaGraphExec_t exec = nullptr;
-      Status captured = [&]() -> Status {
-        KILN_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
-        Status ran = runtime_run_nodes(*engine_, plan, views, base, state.capture_stream, 0,
-                                       plan.tail_begin);
-        cudaError_t ended = cudaStreamEndCapture(cs, &graph);
-        KILN_RETURN_IF_ERROR(ran);
-        KILN_CUDA_RETURN_IF_ERROR(ended);
-        KILN_CUDA_RETURN_IF_ERROR(cudaGraphInstantiate(&exec, graph, 0));
-        return ok_status();
-      }();
-      if (graph != nullptr) cudaGraphDestroy(graph);
-      if (!captured.ok()) {
-        cudaGetLastError();  // a failed capture may leave a launch error behind
-        std::fprintf(stderr,
-                     "kiln: warning: CUDA graph capture failed, running this shape signature "
-                     "with plain launches: %s\n",
-                     captured.message().c_str());
-        exec = nullptr;
-      } else {
-        ++state.graphs_captured;
-      }
-      it = state.graphs.emplace(&plan, exec).first;
-    }
-    if (it->second != nullptr) {
-      KILN_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(static_cast<cudaGraphExec_t>(it->second), stream));
-      KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, base, stream_handle,
-                                             plan.tail_begin, g.nodes.size()));
-      launched = true;
-    }
-  }
-  if (!launched && node_ms != nullptr) {
-    KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, base, stream, *node_ms));
-  } else if (!launched) {
-    KILN_RETURN_IF_ERROR(
-        runtime_run_nodes(*engine_, plan, views, base, stream_handle, 0, g.nodes.size()));
   }
 
-  // 7. The other outputs, copied into the caller's buffers on the stream.
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (plan.direct_outputs[i]) continue;
-    const TensorView& from = views[g.outputs[i]];
-    if (from.nbytes() == 0) continue;
-    KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(outputs[i].data, from.data, from.nbytes(),
-                                              cudaMemcpyDeviceToDevice, stream));
-  }
-
-  // 8. Remember where the arena was last used, for the next run on another stream.
-  if (own_arena && !capturing) {
+  // 9. Remember where the context's arena was last used, for the next run on another stream.
+  if (caller_arena == nullptr && !capturing) {
     if (state.done_event == nullptr) {
       cudaEvent_t e = nullptr;
       KILN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));

@@ -293,8 +293,11 @@ Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
   if (!fits) {
     return out_of_range("the activations of these input shapes need more than 2^63 bytes");
   }
+  // Split at the tail: what the tail reads and writes apart from what only the nodes before it
+  // use, which a caller may release before it allocates the outputs (run_body, run_tail).
+  const int64_t split = plan.tail_begin > 0 ? static_cast<int64_t>(plan.tail_begin) : -1;
   plan.memory = plan_memory(g, bytes, std::span<const bool>(in_arena.get(), g.values.size()),
-                            plan.alias_of, plan.scratch_bytes);
+                            plan.alias_of, plan.scratch_bytes, split);
   plan.run_bytes = plan.memory.arena_bytes;
   plan.staging_offsets.clear();
   if (stage_inputs) {
@@ -306,14 +309,15 @@ Status plan_arena(const Graph& g, bool stage_inputs, ExecutionPlan& plan) {
 }  // namespace
 
 std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan& plan,
-                                            uint8_t* base, std::span<const TensorView> inputs,
+                                            const ArenaBases& arena,
+                                            std::span<const TensorView> inputs,
                                             std::span<void* const> constants,
                                             std::span<const TensorView> outputs) {
   std::vector<TensorView> views(g.values.size());
   for (size_t v = 0; v < g.values.size(); ++v) {
     views[v].dtype = plan.types[v].dtype;
     views[v].shape = plan.shapes[v];
-    if (plan.memory.offsets[v] >= 0) views[v].data = base + plan.memory.offsets[v];
+    if (plan.memory.offsets[v] >= 0) views[v].data = arena.at(plan.memory.offsets[v]);
   }
   for (size_t i = 0; i < inputs.size() && i < g.inputs.size(); ++i) {
     views[g.inputs[i]].data = inputs[i].data;
@@ -333,7 +337,7 @@ std::vector<TensorView> runtime_bind_values(const Graph& g, const ExecutionPlan&
 }
 
 Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
-                         std::span<const TensorView> values, uint8_t* base, void* stream,
+                         std::span<const TensorView> values, const ArenaBases& arena, void* stream,
                          size_t begin, size_t end,
                          const std::function<Status(size_t node)>* after_node) {
   const Graph& g = engine.graph();
@@ -348,7 +352,7 @@ Status runtime_run_nodes(const Engine& engine, const ExecutionPlan& plan,
     for (ValueId v : n.outputs) node_outputs.push_back(values[v]);
     KernelArgs args{n, plan.symbol_values, node_inputs, node_outputs, stream};
     if (plan.scratch_bytes[i] != 0) {
-      args.workspace = base + plan.memory.scratch_offsets[i];
+      args.workspace = arena.at(plan.memory.scratch_offsets[i]);
       args.workspace_bytes = static_cast<size_t>(plan.scratch_bytes[i]);
     }
     Status s = kernels[i]->run(args);
@@ -415,16 +419,15 @@ Expected<int64_t> ExecutionContext::workspace_bytes(std::span<const ConcreteShap
   return plan->run_bytes;
 }
 
-Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const TensorView> inputs,
-                                                          std::span<const TensorView> outputs) {
+Expected<WorkspaceSizes> ExecutionContext::workspace_sizes(std::span<const ConcreteShape> inputs) {
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, plan_for(inputs));
+  return WorkspaceSizes{plan->run_bytes - plan->memory.tail_bytes, plan->memory.tail_bytes};
+}
+
+Expected<const ExecutionPlan*> ExecutionContext::check_inputs(std::span<const TensorView> inputs) {
   const Graph& g = engine_->graph();
-  // 1. The caller's inputs: count, dtypes, data; then the plan for their shapes.
   if (inputs.size() != g.inputs.size()) {
     return invalid_argument("engine takes ", g.inputs.size(), " inputs, got ", inputs.size());
-  }
-  if (outputs.size() != g.outputs.size()) {
-    return invalid_argument("engine has ", g.outputs.size(), " outputs, got ", outputs.size(),
-                            " output buffers");
   }
   std::vector<ConcreteShape> input_shapes;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -441,24 +444,60 @@ Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const Tensor
       return invalid_argument("input '", runtime_input_name(g, i), "' has no data (null pointer)");
     }
   }
-  // 2. The caller's outputs: dtypes, shapes, data.
+  return plan;
+}
+
+Status ExecutionContext::check_outputs(const ExecutionPlan& plan,
+                                       std::span<const TensorView> outputs) {
+  const Graph& g = engine_->graph();
+  if (outputs.size() != g.outputs.size()) {
+    return invalid_argument("engine has ", g.outputs.size(), " outputs, got ", outputs.size(),
+                            " output buffers");
+  }
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ValueId v = g.outputs[i];
-    if (outputs[i].dtype != plan->types[v].dtype) {
+    if (outputs[i].dtype != plan.types[v].dtype) {
       return invalid_argument("output '", runtime_output_name(g, i), "' must be ",
-                              dtype_name(plan->types[v].dtype), ", got ",
+                              dtype_name(plan.types[v].dtype), ", got ",
                               dtype_name(outputs[i].dtype));
     }
-    if (outputs[i].shape != plan->shapes[v]) {
+    if (outputs[i].shape != plan.shapes[v]) {
       return invalid_argument("output '", runtime_output_name(g, i), "' must have shape ",
-                              concrete_text(plan->shapes[v]), " for these inputs, got ",
+                              concrete_text(plan.shapes[v]), " for these inputs, got ",
                               concrete_text(outputs[i].shape));
     }
     if (outputs[i].data == nullptr && outputs[i].numel() != 0) {
       return invalid_argument("output '", runtime_output_name(g, i), "' has no data (null pointer)");
     }
   }
+  return ok_status();
+}
+
+Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const TensorView> inputs,
+                                                          std::span<const TensorView> outputs) {
+  const Graph& g = engine_->graph();
+  if (inputs.size() != g.inputs.size()) {
+    return invalid_argument("engine takes ", g.inputs.size(), " inputs, got ", inputs.size());
+  }
+  if (outputs.size() != g.outputs.size()) {
+    return invalid_argument("engine has ", g.outputs.size(), " outputs, got ", outputs.size(),
+                            " output buffers");
+  }
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_inputs(inputs));
+  KILN_RETURN_IF_ERROR(check_outputs(*plan, outputs));
   return plan;
+}
+
+Status ExecutionContext::check_workspace(const char* what, void* block, int64_t bytes,
+                                         int64_t needed) {
+  if (bytes < needed) {
+    return invalid_argument(what, " has ", bytes, " bytes, these input shapes need ", needed);
+  }
+  if (block == nullptr && needed != 0) return invalid_argument(what, " has no data (null pointer)");
+  if (reinterpret_cast<uintptr_t>(block) % kArenaAlignment != 0) {
+    return invalid_argument(what, " must be ", kArenaAlignment, "-byte aligned");
+  }
+  return ok_status();
 }
 
 Status ExecutionContext::run(std::span<const TensorView> inputs,
@@ -487,9 +526,10 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
     if (g.nodes[i].op != OpKind::kConstant) continue;
     constants[i] = const_cast<uint8_t*>(g.nodes[i].attrs_as<ConstantAttrs>().data.data());
   }
-  std::vector<TensorView> views = runtime_bind_values(g, *plan, base, inputs, constants, outputs);
+  const ArenaBases arena = ArenaBases::one_block(base, *plan);
+  std::vector<TensorView> views = runtime_bind_values(g, *plan, arena, inputs, constants, outputs);
   // 5. The nodes, in order.
-  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, base, nullptr, 0, g.nodes.size()));
+  KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, *plan, views, arena, nullptr, 0, g.nodes.size()));
   // 6. The other outputs, copied out (memmove: a caller may pass an input buffer as an output).
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (plan->direct_outputs[i]) continue;
@@ -506,7 +546,7 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
                             ": pass host buffers to run(inputs, outputs), without a stream");
   }
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
-  return run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/true, nullptr);
+  return run_cuda(*plan, inputs, outputs, stream, Phase::kAll, nullptr);
 }
 
 Expected<std::vector<double>> ExecutionContext::profile(std::span<const TensorView> inputs,
@@ -519,7 +559,7 @@ Expected<std::vector<double>> ExecutionContext::profile(std::span<const TensorVi
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
   std::vector<double> node_ms(engine_->graph().nodes.size(), 0.0);
   KILN_RETURN_IF_ERROR(
-      run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/true, nullptr, &node_ms));
+      run_cuda(*plan, inputs, outputs, stream, Phase::kAll, nullptr, &node_ms));
   return node_ms;
 }
 
@@ -531,17 +571,39 @@ Status ExecutionContext::run(std::span<const TensorView> inputs,
                             ": pass host buffers to run(inputs, outputs), without a stream");
   }
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
-  if (workspace_bytes < plan->run_bytes) {
-    return invalid_argument("workspace has ", workspace_bytes, " bytes, these input shapes need ",
-                            plan->run_bytes);
+  KILN_RETURN_IF_ERROR(check_workspace("workspace", workspace, workspace_bytes, plan->run_bytes));
+  const ArenaBases arena = ArenaBases::one_block(static_cast<uint8_t*>(workspace), *plan);
+  return run_cuda(*plan, inputs, outputs, stream, Phase::kAll, &arena);
+}
+
+Status ExecutionContext::run_body(std::span<const TensorView> inputs, void* stream, void* body,
+                                  int64_t body_bytes, void* tail, int64_t tail_bytes) {
+  if (engine_->device() != DeviceKind::kCuda) {
+    return invalid_argument("run_body runs CUDA engines; this engine runs on ",
+                            device_name(engine_->device()));
   }
-  if (workspace == nullptr && plan->run_bytes != 0) {
-    return invalid_argument("workspace has no data (null pointer)");
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_inputs(inputs));
+  KILN_RETURN_IF_ERROR(check_workspace("body workspace", body, body_bytes,
+                                       plan->run_bytes - plan->memory.tail_bytes));
+  KILN_RETURN_IF_ERROR(
+      check_workspace("tail workspace", tail, tail_bytes, plan->memory.tail_bytes));
+  const ArenaBases arena{static_cast<uint8_t*>(tail), static_cast<uint8_t*>(body),
+                         plan->memory.tail_bytes};
+  return run_cuda(*plan, inputs, {}, stream, Phase::kBody, &arena);
+}
+
+Status ExecutionContext::run_tail(std::span<const TensorView> inputs,
+                                  std::span<const TensorView> outputs, void* stream, void* tail,
+                                  int64_t tail_bytes) {
+  if (engine_->device() != DeviceKind::kCuda) {
+    return invalid_argument("run_tail runs CUDA engines; this engine runs on ",
+                            device_name(engine_->device()));
   }
-  if (reinterpret_cast<uintptr_t>(workspace) % kArenaAlignment != 0) {
-    return invalid_argument("workspace must be ", kArenaAlignment, "-byte aligned");
-  }
-  return run_cuda(*plan, inputs, outputs, stream, /*own_arena=*/false, workspace);
+  KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
+  KILN_RETURN_IF_ERROR(
+      check_workspace("tail workspace", tail, tail_bytes, plan->memory.tail_bytes));
+  const ArenaBases arena{static_cast<uint8_t*>(tail), nullptr, plan->memory.tail_bytes};
+  return run_cuda(*plan, inputs, outputs, stream, Phase::kTail, &arena);
 }
 
 #if !KILN_HAVE_CUDA
@@ -552,7 +614,7 @@ Expected<size_t> runtime_kernel_workspace(const Kernel& kernel, const KernelArgs
 }
 
 Status ExecutionContext::run_cuda(const ExecutionPlan&, std::span<const TensorView>,
-                                  std::span<const TensorView>, void*, bool, void*,
+                                  std::span<const TensorView>, void*, Phase, const ArenaBases*,
                                   std::vector<double>*) {
   return unsupported("this kiln has no CUDA backend");
 }

@@ -3,8 +3,11 @@
 // already-placed values whose lifetimes overlap its own, at an aligned offset.
 //
 // Aliases (a reshape's output shares its input's bytes) take their root's offset and extend its
-// lifetime. A node's scratch is one more item, live during that node only. Deliberately not here: in-place reuse of an input's buffer by its reader, and anything
-// about devices. The plan is a pure function of the graph, the sizes and which values take part.
+// lifetime. A node's scratch is one more item, live during that node only. With a split node, the
+// items that live at or after it and those that die before it are placed in two regions of their
+// own (tail first, then body), so that the body's bytes can be released before the tail runs.
+// Deliberately not here: in-place reuse of an input's buffer by its reader, and anything about
+// devices. The plan is a pure function of the graph, the sizes and which values take part.
 #include "kiln/runtime/memory_plan.h"
 
 #include <algorithm>
@@ -31,7 +34,7 @@ bool overlaps(const Interval& a, const Interval& b) {
 
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
                        std::span<const bool> in_arena, std::span<const ValueId> alias_of,
-                       std::span<const int64_t> scratch_bytes) {
+                       std::span<const int64_t> scratch_bytes, int64_t split_node) {
   const size_t num_values = g.values.size();
   MemoryPlan plan;
   plan.offsets.assign(num_values, -1);
@@ -102,14 +105,16 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
     return a < b;
   });
 
-  // 3. Each value goes into the smallest gap between conflicting placed values that fits it (the
-  //    lowest such gap on ties), or after the highest of them.
+  // 3. Each value goes into the smallest gap between conflicting placed values of its region that
+  //    fits it (the lowest such gap on ties), or after the highest of them.
+  auto in_tail = [&](size_t item) { return split_node < 0 || live[item].last >= split_node; };
+  int64_t region_top[2] = {0, 0};  // body, tail
   std::vector<size_t> done;
   for (size_t v : order) {
     const int64_t size = std::max<int64_t>(item_bytes[v], 0);
     std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of conflicting items
     for (size_t u : done) {
-      if (overlaps(live[u], live[v])) {
+      if (in_tail(u) == in_tail(v) && overlaps(live[u], live[v])) {
         busy.emplace_back(item_offsets[u], item_offsets[u] + std::max<int64_t>(item_bytes[u], 0));
       }
     }
@@ -126,9 +131,20 @@ MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
     }
     if (best < 0) best = cursor;
     item_offsets[v] = best;
-    plan.arena_bytes = std::max(plan.arena_bytes, best + size);
+    int64_t& top = region_top[in_tail(v) ? 1 : 0];
+    top = std::max(top, best + size);
     plan.sum_bytes += size;
     done.push_back(v);
+  }
+  // 4. The body region goes after the tail region.
+  plan.tail_bytes = region_top[1];
+  plan.arena_bytes = region_top[1];
+  if (region_top[0] > 0) {
+    plan.tail_bytes = align_up(region_top[1], kArenaAlignment);
+    plan.arena_bytes = plan.tail_bytes + region_top[0];
+    for (size_t item = 0; item < item_offsets.size(); ++item) {
+      if (item_offsets[item] >= 0 && !in_tail(item)) item_offsets[item] += plan.tail_bytes;
+    }
   }
   for (size_t v = 0; v < num_values; ++v) {
     if (placed(v)) plan.offsets[v] = item_offsets[v];

@@ -136,9 +136,10 @@ def _fresh_engine(trt, name):
 
 
 @pytest.mark.parametrize("graphs", [False, True])
-def test_weights_and_arena_are_torch_memory(graphs):
-    """The weights (and with kiln's graphs the persistent arena) are torch.empty blocks: they count
-    in torch.cuda.memory_allocated, and the eager model's own weights can be dropped."""
+def test_weights_and_activations_are_torch_memory(graphs):
+    """The weights and the activations are torch.empty blocks: they count in
+    torch.cuda.memory_allocated, the eager model's own weights can be dropped, and between calls
+    kiln holds its weights only."""
     torch.manual_seed(5)
     model = Wide().eval().cuda()
     x = torch.randn(64, 512, device="cuda")
@@ -161,24 +162,78 @@ def test_weights_and_arena_are_torch_memory(graphs):
     block = e.weights[index]
     assert block is not None and block.numel() == weight_bytes
     assert block.data_ptr() % 256 == 0
-    held = weight_bytes + y.numel() * 4
+    ctx = e.contexts[(index, graphs)]
     if graphs:
-        arena = e.arenas[(index, torch.cuda.current_stream().cuda_stream)]
-        held += arena.numel()
-        ctx = e.contexts[(index, torch.cuda.current_stream().cuda_stream, True)]
-        assert ctx.cuda_graphs_captured == 1  # one signature on one arena: captured once
-    else:
-        assert not e.arenas
-        ctx = e.contexts[(index, None, False)]
+        # A graph per pair of activation blocks torch handed out (y, kept, holds one of them);
+        # then the same blocks again on every call: no capture more.
+        captured = ctx.cuda_graphs_captured
+        assert 1 <= captured <= 4
+        with torch.no_grad():
+            for _ in range(5):
+                assert_outputs_close(call(x), want)
+        assert ctx.cuda_graphs_captured == captured
     # (node, bytes) per node with scratch: every cuda.linear had some on the H100 (2026-11-27).
     scratch = ctx.scratch([list(x.shape)])
     assert scratch and all(isinstance(i, int) and b > 0 for i, b in scratch), scratch
-    # What stays allocated after the calls: the weights, y and (with graphs) the arena; torch's
-    # allocator rounds each block up to 512 bytes (and, on one run of the whole gpu suite, 22 KiB
-    # more was allocated by then: something of torch's own).
+    # What stays allocated after the calls: the weights and y (torch's allocator rounds each block
+    # up to 512 bytes; on one run of the whole gpu suite, 22 KiB more was allocated by then:
+    # something of torch's own).
+    held = weight_bytes + y.numel() * 4
     grown = torch.cuda.memory_allocated() - before
     assert held <= grown <= held + 64 * 1024, (grown, held)
     assert_outputs_close(y, want)
+
+
+class Head(torch.nn.Module):
+    """Two hidden layers, then a layer norm and a wide projection: the shape of an LM head, whose
+    output is much larger than any activation before it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(256, 1024)
+        self.b = torch.nn.Linear(1024, 256)
+        self.norm = torch.nn.LayerNorm(256)
+        self.head = torch.nn.Linear(256, 8192, bias=False)
+
+    def forward(self, x):
+        h = self.b(torch.relu(self.a(x)))
+        return self.head(self.norm(h))
+
+
+def _call_peak(fn, x):
+    """Bytes a call adds to what is allocated before it, at its peak (its output included)."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    with torch.no_grad():
+        y = fn(x)
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - before
+    del y
+    return peak
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_a_calls_peak_is_no_higher_than_eagers(graphs):
+    """The body's activations are given back before the outputs are allocated: a call's peak is
+    the tail's memory plus the larger of the body's and the output, below eager's, which holds the
+    last hidden state, its norm and the logits at the end. Without that split kiln would hold the
+    body's activations and the logits at once and be above eager here."""
+    torch.manual_seed(8)
+    model = Head().eval().cuda()
+    x = torch.randn(64, 256, device="cuda")
+    e, call = _fresh_engine(_compile(model, x), f"peak-{graphs}")
+    kiln.runtime.set_cudagraphs_mode(graphs)
+    with torch.no_grad():
+        assert_outputs_close(call(x), model(x))
+    eager = _call_peak(model, x)
+    kiln_peak = _call_peak(call, x)
+    body, tail = e.contexts[(x.device.index, graphs)].workspace_sizes([list(x.shape)])
+    logits = 64 * 8192 * 4
+    assert body >= 64 * 1024 * 4 > tail, (body, tail)  # the hidden 1024 wide is the body's
+    assert kiln_peak <= tail + max(body, logits) + 4 * 1024, (kiln_peak, body, tail)
+    assert kiln_peak + body // 2 < tail + body + logits  # the split is what keeps it down
+    assert kiln_peak <= eager, (kiln_peak, eager)
 
 
 def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
@@ -196,7 +251,7 @@ def test_first_call_under_torch_capture_uses_kilns_own_weight_memory():
 
 
 def test_memory_report_on_cuda():
-    """kiln.runtime.memory names the CUDA engine, its weights on the device and its arena."""
+    """kiln.runtime.memory names the CUDA engine, its weights on the device and its activations."""
     torch.manual_seed(7)
     model = Wide().eval().cuda()
     x = torch.randn(64, 512, device="cuda")
@@ -204,8 +259,9 @@ def test_memory_report_on_cuda():
     kiln.runtime.set_cudagraphs_mode(True)
     with torch.no_grad():
         report = kiln.runtime.memory(trt, x)
-    assert "(cuda, CUDA graphs), inputs [[64, 512]]: weights 2.0 MiB; arena " in report, report
-    assert float(report.split("arena ")[1].split(" MiB")[0]) > 0
+    assert "(cuda, CUDA graphs), inputs [[64, 512]]: weights 2.0 MiB; activations " in report, \
+        report
+    assert float(report.split("activations ")[1].split(" MiB")[0]) > 0
 
 
 def test_cuda_engine_with_cpu_input_names_the_input():

@@ -17,6 +17,11 @@ struct MemoryPlan {
   std::vector<int64_t> scratch_offsets;  // per node: its scratch's offset, or -1 if it has none
   int64_t arena_bytes = 0;       // the planned peak
   int64_t sum_bytes = 0;         // what one buffer per value (and scratch) would take
+  // With a split node: offsets below tail_bytes are the tail region (items live at or after the
+  // split node), the rest the body region (items dead before it), planned separately, so the
+  // body's bytes may be given back once the nodes before the split have run. Without a split,
+  // everything is the tail region: tail_bytes == arena_bytes.
+  int64_t tail_bytes = 0;
 };
 
 // `value_bytes[v]` is the size of value v; `in_arena[v]` says whether the planner places it (the
@@ -28,8 +33,10 @@ struct MemoryPlan {
 // given and not kNoValue, is the value whose bytes v shares (a reshape's output is its input's
 // bytes): v gets no bytes of its own, its root's offset, and keeps the root alive as long as v is
 // live. Roots are never aliases themselves. Sizes are added unchecked: the caller bounds them.
+// `split_node`, when >= 0, splits the arena in two regions (MemoryPlan::tail_bytes): items whose
+// lifetime reaches node `split_node` or later, and the others.
 MemoryPlan plan_memory(const Graph& g, std::span<const int64_t> value_bytes,
                        std::span<const bool> in_arena, std::span<const ValueId> alias_of = {},
-                       std::span<const int64_t> scratch_bytes = {});
+                       std::span<const int64_t> scratch_bytes = {}, int64_t split_node = -1);
 
 }  // namespace kiln

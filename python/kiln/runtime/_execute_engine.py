@@ -10,13 +10,15 @@ CUDA engines run on the inputs' device, queued on torch's current stream, with n
 Every byte they use on the device comes from torch's caching allocator, so it counts in torch's
 memory statistics and is shared with torch's cache: the weights (one ``torch.empty`` block per
 engine and device, uploaded on the first call and kept with the loaded engine), the outputs, and
-the activations. Without kiln's CUDA graphs the activations are a ``torch.empty`` workspace for
-the call, so calls compose with ``torch.cuda.graph`` capture. With them on
-(``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each (device,
-stream) gets its own execution context with a persistent ``torch.empty`` arena (graphs replay at
-fixed addresses; it grows when a larger input-shape signature needs more), and kiln captures and
-replays a graph per signature (not while torch is capturing: then torch's graph holds the
-launches). CPU engines given CUDA tensors copy through host memory.
+the activations, which are two ``torch.empty`` blocks per call: the body's (what only the nodes
+before the engine's tail use) is given back before the outputs are allocated, and the tail's
+after the call, so between calls kiln holds only its weights, and a call's peak is no more than
+eager's last layer would need on top of the body. Calls compose with ``torch.cuda.graph``
+capture. With kiln's CUDA graphs on (``set_cudagraphs_mode(True)``, or the engine's
+``use_cuda_graphs`` metadata) each device's graphed context captures the body once per input-shape
+signature and pair of block addresses (torch's caching allocator hands the same blocks back call
+after call on a stream) and replays it afterwards; not while torch is capturing: then torch's
+graph holds the launches. CPU engines given CUDA tensors copy through host memory.
 """
 
 from __future__ import annotations
@@ -45,18 +47,16 @@ class _LoadedEngine:
         self.symbols = self.engine.symbols
         self.use_cuda_graphs = self.engine.metadata("use_cuda_graphs") in ("1", "true")
         self.lock = threading.Lock()
-        # CUDA: (device index, stream or None for the workspace context, graphs) -> context.
-        self.contexts: dict[tuple[int, int | None, bool], object] = {}
+        # CUDA: (device index, graphs) -> context.
+        self.contexts: dict[tuple[int, bool], object] = {}
         # CUDA: device index -> the block holding the engine's weights there (None: kiln's own
         # memory, when the first call came while torch was capturing).
         self.weights: dict[int, torch.Tensor | None] = {}
         self.weight_streams: set[tuple[int, int]] = set()  # (device, stream) that have read them
-        # CUDA graphs: (device index, stream) -> the persistent arena of that stream's context.
-        self.arenas: dict[tuple[int, int], torch.Tensor] = {}
 
-    def context(self, device: int, stream: int | None, graphs: bool):
-        """The context for this device (and stream, when it owns an arena); call under the lock."""
-        key = (device, stream, graphs)
+    def context(self, device: int, graphs: bool):
+        """The context for this device, with or without kiln's CUDA graphs; call under the lock."""
+        key = (device, graphs)
         ctx = self.contexts.get(key)
         if ctx is None:
             ctx = self.contexts[key] = self.engine.new_context(graphs)
@@ -81,16 +81,6 @@ class _LoadedEngine:
         self.engine.upload_constants(index, block.data_ptr(), nbytes, stream.cuda_stream)
         self.weights[index] = block
         self.weight_streams.add((index, stream.cuda_stream))
-
-    def arena(self, device: torch.device, index: int, stream, nbytes: int) -> torch.Tensor:
-        """The persistent activation arena of this stream's graphed context, grown to ``nbytes``
-        (the context captures its graphs again at the new address); call under the lock."""
-        key = (index, stream.cuda_stream)
-        if key in self.arenas and self.arenas[key].numel() < nbytes:
-            del self.arenas[key]  # freed first: the caching allocator may reuse its bytes
-        if key not in self.arenas:
-            self.arenas[key] = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
-        return self.arenas[key]
 
 
 _CUDAGRAPHS_MODE: bool | None = None
@@ -118,11 +108,11 @@ def profile(fn, *args, top: int = 25) -> str:
 
 def memory(fn, *args, top: int = 3) -> str:
     """Calls ``fn(*args)`` once (a kiln-compiled module, say) and reports, per engine call, the
-    device memory kiln holds for it: the weights (one copy per device), and the activation arena
-    for that call's input shapes (activations, each node's kernel scratch, and with CUDA graphs the
-    staged inputs; the outputs are the caller's), with the ``top`` largest kernel scratches. The
-    arena is what a call adds to the weights and outputs; with kiln's CUDA graphs it stays
-    allocated between calls."""
+    device memory kiln holds for it: the weights (one copy per device), and the activations for
+    that call's input shapes (each node's kernel scratch included, and with CUDA graphs the staged
+    inputs; the outputs are the caller's), with the ``top`` largest kernel scratches. The
+    activations are two blocks held only during the call: the body's, given back before the
+    outputs are allocated, and the tail's."""
     global _MEMORY
     _MEMORY = []
     try:
@@ -136,7 +126,7 @@ def memory(fn, *args, top: int = 3) -> str:
         e = _ENGINES[key]
         with e.lock:  # the plan of that call, cached by its context (no kernel queries again)
             ctx = ctx or e.engine.new_context(False)
-            arena = ctx.workspace_bytes(shapes)
+            body, tail = ctx.workspace_sizes(shapes)
             scratch = sorted(ctx.scratch(shapes), key=lambda s: -s[1])
         where = "host memory" if e.device != "cuda" else \
             f"{e.engine.device_constant_bytes * mib:.1f} MiB"
@@ -144,7 +134,8 @@ def memory(fn, *args, top: int = 3) -> str:
         largest = ", ".join(f"node {i} {e.engine.nodes[i][1]} {b * mib:.2f}" for i, b in
                             scratch[:top])
         lines.append(f"engine {key} ({e.device}{mode}), inputs {shapes}: weights {where}; "
-                     f"arena {arena * mib:.2f} MiB, of which kernel scratch "
+                     f"activations {(body + tail) * mib:.2f} MiB (body {body * mib:.2f}, tail "
+                     f"{tail * mib:.2f}), of which kernel scratch "
                      f"{sum(b for _, b in scratch) * mib:.2f} MiB in {len(scratch)} nodes"
                      + (f" (largest: {largest})" if scratch else ""))
     return "\n".join(lines) if lines else "no kiln engine ran"
@@ -214,6 +205,10 @@ def _cast_input(x: torch.Tensor, name: str, dtype: str) -> torch.Tensor:
     return x
 
 
+def _device_args(tensors: list[torch.Tensor], specs) -> list[tuple]:
+    return [(t.data_ptr(), spec[1], list(t.shape)) for t, spec in zip(tensors, specs)]
+
+
 def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     """Runs a CUDA engine on CUDA tensors, on torch's current stream of their device."""
     device = None
@@ -235,32 +230,41 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
         stream = torch.cuda.current_stream()
         capturing = torch.cuda.is_current_stream_capturing()
         shapes_in = [list(x.shape) for x in xs]
-        ins = [(x.data_ptr(), spec[1], list(x.shape)) for x, spec in zip(xs, e.inputs)]
+        ins = _device_args(xs, e.inputs)
         with e.lock:
             e.upload_weights(device, index, stream, capturing)
-            shared = e.context(index, None, False)
+            shared = e.context(index, False)
             shapes = shared.output_shapes(shapes_in)
-            outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
-                    for s, spec in zip(shapes, e.outputs)]
-            out_args = [(o.data_ptr(), spec[1], list(o.shape)) for o, spec in zip(outs, e.outputs)]
             graphs = e.use_cuda_graphs if _CUDAGRAPHS_MODE is None else _CUDAGRAPHS_MODE
             graphed = graphs and not capturing and _PROFILE is None
-            # kiln's CUDA graphs: this stream's context keeps its arena at fixed addresses.
-            ctx = e.context(index, stream.cuda_stream, True) if graphed else shared
+            # kiln's CUDA graphs: one graphed context per device (its graphs are kept per
+            # signature and activation addresses, which torch's cache mostly hands back alike).
+            ctx = e.context(index, True) if graphed else shared
             if _MEMORY is not None:  # the context that runs: memory() reads its cached plan
                 _MEMORY.append((key, graphed, shapes_in, ctx))
             if _PROFILE is not None and not capturing:
                 # A context of its own, dropped after the run: its arena is not kept.
+                outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
+                        for s, spec in zip(shapes, e.outputs)]
                 temp = e.engine.new_context(False)
-                _PROFILE.append((key, temp.profile_device(ins, out_args, stream.cuda_stream)))
+                _PROFILE.append((key, temp.profile_device(ins, _device_args(outs, e.outputs),
+                                                          stream.cuda_stream)))
                 del temp
-            elif graphed:
-                arena = e.arena(device, index, stream, ctx.workspace_bytes(shapes_in))
-                ctx.run_device(ins, out_args, stream.cuda_stream, arena.data_ptr(), arena.numel())
             else:
-                nbytes = shared.workspace_bytes(shapes_in)
-                workspace = torch.empty(max(nbytes, 1), dtype=torch.uint8, device=device)
-                shared.run_device(ins, out_args, stream.cuda_stream, workspace.data_ptr(), nbytes)
+                # The activations in two torch blocks: the body's is given back (stream-ordered)
+                # before the outputs are allocated, so the peak is the tail's memory plus the
+                # larger of the body's and the outputs', as in eager, where the body's
+                # activations are dead by the time the last layer allocates its output.
+                body_bytes, tail_bytes = ctx.workspace_sizes(shapes_in)
+                tail = torch.empty(tail_bytes, dtype=torch.uint8, device=device)
+                body = torch.empty(body_bytes, dtype=torch.uint8, device=device)
+                ctx.run_body(ins, stream.cuda_stream, body.data_ptr(), body_bytes,
+                             tail.data_ptr(), tail_bytes)
+                del body
+                outs = [torch.empty(s, dtype=_TORCH_DTYPES[spec[1]], device=device)
+                        for s, spec in zip(shapes, e.outputs)]
+                ctx.run_tail(ins, _device_args(outs, e.outputs), stream.cuda_stream,
+                             tail.data_ptr(), tail_bytes)
     return outs
 
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -61,8 +62,9 @@ bool cuda_device_present() {
 
 const std::vector<float> kScale = {0.5f, -2.0f, 1.5f, 3.0f, -0.25f};
 
-// {relu(x * scale + x), x * scale}: x f32[batch, 5] with batch in [1, 64], scale a constant [5].
-// Built from the ops whose CUDA kernels the elementwise family provides (mul, add, relu).
+// {relu(x * scale + x + x * scale), x * scale}: x f32[batch, 5] with batch in [1, 64], scale a
+// constant [5]. Built from the ops whose CUDA kernels the elementwise family provides (mul, add,
+// relu). The tail is the relu; s = m + x is read only before it (the body's memory).
 Graph elementwise_graph() {
   Graph g;
   DimExpr batch = value_or_fail(graph_add_symbol(g, SymbolInfo{"batch", 1, 64, 4}));
@@ -70,8 +72,9 @@ Graph elementwise_graph() {
   ValueId scale = value_or_fail(graph_add_constant(g, TensorType{DType::kF32, {5}}, kScale.data(),
                                                    kScale.size() * sizeof(float)));
   ValueId m = value_or_fail(graph_add_node1(g, OpKind::kMul, {x, scale}, NoAttrs{}, "t.py:1"));
-  ValueId a = value_or_fail(graph_add_node1(g, OpKind::kAdd, {m, x}, NoAttrs{}, "t.py:2"));
-  ValueId y = value_or_fail(graph_add_node1(g, OpKind::kRelu, {a}, NoAttrs{}, "t.py:3"));
+  ValueId s = value_or_fail(graph_add_node1(g, OpKind::kAdd, {m, x}, NoAttrs{}, "t.py:2"));
+  ValueId a = value_or_fail(graph_add_node1(g, OpKind::kAdd, {s, m}, NoAttrs{}, "t.py:3"));
+  ValueId y = value_or_fail(graph_add_node1(g, OpKind::kRelu, {a}, NoAttrs{}, "t.py:4"));
   g.outputs = {y, m};
   return g;
 }
@@ -289,7 +292,7 @@ TEST(CudaRuntimeTest, CallerWorkspaceGivesTheSameResults) {
   }
 }
 
-TEST(CudaRuntimeTest, CudaGraphsOnACallerWorkspaceAreCapturedAgainWhenItMoves) {
+TEST(CudaRuntimeTest, CudaGraphsAreKeptPerWorkspaceAddress) {
   SKIP_WITHOUT_CUDA_DEVICE();
   ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{true});
   DeviceBuffers dev;
@@ -302,13 +305,98 @@ TEST(CudaRuntimeTest, CudaGraphsOnACallerWorkspaceAreCapturedAgainWhenItMoves) {
     check_against_cpu(ctx, dev, batch, 50 + batch, true, a, bytes);
   }
   EXPECT_EQ(ctx.cuda_graphs_captured(), 2);
-  // Another workspace drops those graphs (they hold a's addresses) and captures at b's; back on a,
-  // again. Poisoned b and a stale graph would give NaN or a's old values: the results are checked.
+  // Another workspace captures the signature at b's addresses (poisoned b and a replay of a's
+  // graph would give NaN or a's old values: the results are checked); back on a, a's graph.
   check_against_cpu(ctx, dev, 4, 61, true, b, bytes);
   check_against_cpu(ctx, dev, 4, 62, true, b, bytes);
   EXPECT_EQ(ctx.cuda_graphs_captured(), 3);
   check_against_cpu(ctx, dev, 4, 63, true, a, bytes);
-  EXPECT_EQ(ctx.cuda_graphs_captured(), 4);
+  check_against_cpu(ctx, dev, 4, 64, true, b, bytes);
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 3);
+}
+
+// run_body, then the body memory overwritten on the stream (as a caching allocator may hand it
+// to the next allocation), then run_tail: the results must not depend on the body's bytes.
+void check_body_then_tail(ExecutionContext& ctx, DeviceBuffers& dev, int64_t batch, uint64_t seed,
+                          void* body = nullptr, void* tail = nullptr) {
+  std::vector<ConcreteShape> shapes = {{batch, 5}};
+  const WorkspaceSizes sizes = value_or_fail(ctx.workspace_sizes(shapes));
+  EXPECT_EQ(sizes.body + sizes.tail, value_or_fail(ctx.workspace_bytes(shapes)));
+  auto fresh = [&](int64_t n) { return dev.alloc(static_cast<size_t>(std::max<int64_t>(n, 1)), true); };
+  if (body == nullptr) body = fresh(sizes.body);
+  if (tail == nullptr) tail = fresh(sizes.tail);
+  std::vector<float> x = random_floats(static_cast<size_t>(batch) * 5, seed);
+  TensorView in{dev.upload(x), DType::kF32, {batch, 5}};
+  std::span<const TensorView> ins(&in, 1);
+  std::vector<TensorView> outs;
+  for (int k = 0; k < 2; ++k) {
+    outs.push_back(TensorView{dev.alloc(x.size() * sizeof(float), true), DType::kF32, {batch, 5}});
+  }
+  Status s = ctx.run_body(ins, dev.stream(), body, sizes.body, tail, sizes.tail);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  if (sizes.body > 0) {
+    ASSERT_EQ(cudaMemsetAsync(body, 0xff, static_cast<size_t>(sizes.body), dev.stream()),
+              cudaSuccess);
+  }
+  s = ctx.run_tail(ins, outs, dev.stream(), tail, sizes.tail);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  std::vector<std::vector<float>> want = cpu_outputs(x, batch);
+  expect_same(dev.download(outs[0].data, x.size()), want[0], str_cat("y, batch ", batch));
+  expect_same(dev.download(outs[1].data, x.size()), want[1], str_cat("m, batch ", batch));
+}
+
+TEST(CudaRuntimeTest, TheBodysMemoryIsFreeBeforeTheTail) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  std::shared_ptr<const Engine> engine = built_engine(DeviceKind::kCuda);
+  for (bool graphs : {false, true}) {
+    ExecutionContext ctx(engine, ExecutionContextOptions{graphs});
+    DeviceBuffers dev;
+    std::vector<ConcreteShape> shapes = {{64, 5}};
+    const WorkspaceSizes sizes = value_or_fail(ctx.workspace_sizes(shapes));
+    EXPECT_GE(sizes.body, 64 * 5 * 4) << "s (and with graphs the staged x) are the body's";
+    EXPECT_GE(sizes.tail, 2 * 64 * 5 * 4) << "m and a are the tail's";
+    void* body = dev.alloc(static_cast<size_t>(sizes.body), true);
+    void* tail = dev.alloc(static_cast<size_t>(sizes.tail), true);
+    for (int64_t batch : {64, 3, 64, 3}) {
+      check_body_then_tail(ctx, dev, batch, 80 + batch, body, tail);
+    }
+    EXPECT_EQ(ctx.cuda_graphs_captured(), graphs ? 2 : 0);  // one per signature
+  }
+  // Refused before anything runs: too small, unaligned, and a CPU engine.
+  ExecutionContext ctx(engine, ExecutionContextOptions{false});
+  DeviceBuffers dev;
+  std::vector<ConcreteShape> shapes = {{2, 5}};
+  const WorkspaceSizes sizes = value_or_fail(ctx.workspace_sizes(shapes));
+  auto* body = static_cast<uint8_t*>(dev.alloc(static_cast<size_t>(sizes.body) + 256, false));
+  auto* tail = static_cast<uint8_t*>(dev.alloc(static_cast<size_t>(sizes.tail) + 256, false));
+  std::vector<float> x(10, 1.0f);
+  TensorView in{dev.upload(x), DType::kF32, {2, 5}};
+  std::span<const TensorView> ins(&in, 1);
+  for (Status s : {ctx.run_body(ins, dev.stream(), body, sizes.body - 1, tail, sizes.tail),
+                   ctx.run_body(ins, dev.stream(), body, sizes.body, tail + 4, sizes.tail),
+                   ctx.run_tail(ins, {}, dev.stream(), tail, sizes.tail)}) {
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+  }
+  ExecutionContext cpu(built_engine(DeviceKind::kCpu));
+  EXPECT_EQ(cpu.run_body(ins, nullptr, body, sizes.body, tail, sizes.tail).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(CudaRuntimeTest, MemoryThatMovesOnEveryRunStopsCapturing) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  ExecutionContext ctx(built_engine(DeviceKind::kCuda), ExecutionContextOptions{true});
+  DeviceBuffers dev;
+  // Fresh (poisoned) memory every run: a capture each time, until the signature gives up on
+  // graphs; the results stay right throughout.
+  for (int run = 0; run < 20; ++run) check_body_then_tail(ctx, dev, 7, 300 + run);
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 8);
+  // Another signature still uses graphs, on memory that stays put.
+  std::vector<ConcreteShape> shapes = {{5, 5}};
+  const WorkspaceSizes sizes = value_or_fail(ctx.workspace_sizes(shapes));
+  void* body = dev.alloc(static_cast<size_t>(sizes.body), true);
+  void* tail = dev.alloc(static_cast<size_t>(sizes.tail), true);
+  for (int run = 0; run < 3; ++run) check_body_then_tail(ctx, dev, 5, 400 + run, body, tail);
+  EXPECT_EQ(ctx.cuda_graphs_captured(), 9);
 }
 
 TEST(CudaRuntimeTest, CudaGraphsOnAndOffAgree) {

@@ -223,6 +223,36 @@ TEST(ExecutionContextTest, TheTailWritesTheCallersBuffers) {
   EXPECT_EQ(std::vector<float>(relu_out, relu_out + 4), (std::vector<float>{1.5f, 0, 0, 3.0f}));
 }
 
+TEST(ExecutionContextTest, TheArenaIsSplitAtTheTail) {
+  // x -> a = relu(x) -> b = neg(a) -> y = add(b, b): the add is the tail. a is read only before
+  // it (the body's bytes, which run_body's caller may give back before run_tail), b by it.
+  Graph g;
+  ValueId x = graph_add_input(g, "x", TensorType{DType::kF32, {4}});
+  ValueId a = value_or_fail(graph_add_node1(g, OpKind::kRelu, {x}, NoAttrs{}));
+  ValueId b = value_or_fail(graph_add_node1(g, OpKind::kNeg, {a}, NoAttrs{}));
+  g.outputs = {value_or_fail(graph_add_node1(g, OpKind::kAdd, {b, b}, NoAttrs{}))};
+  ExecutionContext ctx(reference_engine(std::move(g)));
+  std::vector<ConcreteShape> shapes = {{4}};
+  const ExecutionPlan* plan = value_or_fail(ctx.plan_for(shapes));
+  EXPECT_EQ(plan->tail_begin, 2u);
+  EXPECT_EQ(plan->memory.tail_bytes, kArenaAlignment);  // b, padded so that the body is aligned
+  EXPECT_EQ(plan->memory.offsets[b], 0);
+  EXPECT_EQ(plan->memory.offsets[a], kArenaAlignment);  // after the tail's region
+  const WorkspaceSizes sizes = value_or_fail(ctx.workspace_sizes(shapes));
+  EXPECT_EQ(sizes.tail, kArenaAlignment);
+  EXPECT_EQ(sizes.body, 16);
+  EXPECT_EQ(value_or_fail(ctx.workspace_bytes(shapes)), kArenaAlignment + 16);
+  float xs[4] = {1, -2, 3, -4}, y[4] = {};
+  TensorView in{xs, DType::kF32, {4}};
+  TensorView out{y, DType::kF32, {4}};
+  ASSERT_TRUE(ctx.run(std::span<const TensorView>(&in, 1), std::span<const TensorView>(&out, 1)).ok());
+  EXPECT_EQ(std::vector<float>(y, y + 4), (std::vector<float>{-2, -0.0f, -6, -0.0f}));
+  // The halves are for CUDA engines.
+  Status s = ctx.run_tail(std::span<const TensorView>(&in, 1), std::span<const TensorView>(&out, 1),
+                          nullptr, y, 16);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+}
+
 TEST(ExecutionContextTest, OutputsOutsideTheTailAreCopied) {
   // neg's output twice: two buffers to fill, so neither is written in place.
   TailGraph twice = tail_graph();

@@ -252,5 +252,33 @@ TEST(MemoryPlanTest, NodeScratchLivesWhileItsNodeRuns) {
   EXPECT_EQ(plan.sum_bytes, 4 * 1000 + 2 * 3000);
 }
 
+TEST(MemoryPlanTest, ASplitNodePlacesTheTailApartFromTheBody) {
+  // x -> a -> b -> c -> d, split at node 3 (it writes d): c and d live into the tail, a and b die
+  // before it. Node 1's scratch is the body's, node 3's the tail's. Each region is planned alone,
+  // the body after the tail.
+  Wired w;
+  ValueId x = w.add_input();
+  ValueId a = w.add_node({x});
+  ValueId b = w.add_node({a});
+  ValueId c = w.add_node({b});
+  ValueId d = w.add_node({c});
+  w.g.outputs = {d};
+  std::vector<int64_t> bytes(w.g.values.size(), 1000);
+  std::vector<int64_t> scratch = {0, 500, 0, 500};
+  auto in = all_but_inputs(w.g);
+  std::span<const bool> in_arena(in.get(), w.g.values.size());
+  MemoryPlan whole = plan_memory(w.g, bytes, in_arena, {}, scratch);
+  EXPECT_EQ(whole.tail_bytes, whole.arena_bytes);  // no split: all of it is the tail's
+  expect_valid(w.g, bytes, in, plan_memory(w.g, bytes, in_arena, {}, {}, /*split_node=*/3));
+  MemoryPlan plan = plan_memory(w.g, bytes, in_arena, {}, scratch, /*split_node=*/3);
+  EXPECT_EQ(plan.tail_bytes, 2560);  // c, d and node 3's scratch, all live at node 3
+  for (ValueId v : {c, d}) EXPECT_LT(plan.offsets[v], plan.tail_bytes) << "value " << v;
+  for (ValueId v : {a, b}) EXPECT_GE(plan.offsets[v], plan.tail_bytes) << "value " << v;
+  EXPECT_LT(plan.scratch_offsets[3], plan.tail_bytes);
+  EXPECT_GE(plan.scratch_offsets[1], plan.tail_bytes);
+  EXPECT_EQ(plan.tail_bytes % kArenaAlignment, 0);
+  EXPECT_EQ(plan.arena_bytes, plan.tail_bytes + 2548);  // a, b and node 1's scratch
+}
+
 }  // namespace
 }  // namespace kiln
