@@ -331,33 +331,14 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     arena = ArenaBases::one_block(static_cast<uint8_t*>(state.arena), plan);
   }
 
-  // 5. The values. With graphs, the body reads inputs from the arena's staging buffers; the
-  //    direct outputs are the caller's buffers (only the tail, outside the graph, writes them).
-  //    The tail reads no graph input (ExecutionPlan::direct_outputs): it binds the caller's.
-  std::vector<TensorView> staged(inputs.begin(), inputs.end());
+  // 5. The body's graphs for this plan, unless it runs with plain launches: a failed capture, or
+  //    memory that moves on most runs (each move means a capture).
+  CudaState::PlanGraphs* pg = nullptr;
+  cudaGraphExec_t exec = nullptr;
   if (graphed && body_phase) {
-    for (size_t i = 0; i < staged.size(); ++i) staged[i].data = arena.at(plan.staging_offsets[i]);
-  }
-  std::vector<TensorView> views = runtime_bind_values(g, plan, arena, staged, constants, outputs);
-
-  // 6. Profiling: every node with an event after it.
-  if (node_ms != nullptr) {
-    KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, arena, stream, *node_ms));
-  }
-
-  // 7. The body: the replay of the plan's graph for this memory (captured on first use), or
-  //    plain launches.
-  if (node_ms == nullptr && body_phase) {
-    CudaState::PlanGraphs* pg = graphed ? &state.graphs[&plan] : nullptr;
-    cudaGraphExec_t exec = nullptr;
-    if (pg != nullptr && !pg->plain) {
+    pg = &state.graphs[&plan];
+    if (!pg->plain) {
       ++pg->runs;
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i].nbytes() == 0) continue;
-        KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(staged[i].data, inputs[i].data,
-                                                  inputs[i].nbytes(), cudaMemcpyDeviceToDevice,
-                                                  stream));
-      }
       exec = static_cast<cudaGraphExec_t>(pg->find(arena.tail, arena.body));
       if (exec == nullptr && pg->captures >= CudaState::kCapturesBeforeGivingUp &&
           pg->captures * 4 > pg->runs) {
@@ -368,28 +349,57 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
                      static_cast<long long>(pg->captures), static_cast<long long>(pg->runs));
         pg->plain = true;
         pg->clear();
-      } else if (exec == nullptr) {
-        if (state.capture_stream == nullptr) {
-          cudaStream_t s = nullptr;
-          KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-          state.capture_stream = s;
-        }
-        Status captured = capture_body(*engine_, plan, views, arena,
-                                       as_stream(state.capture_stream), &exec);
-        if (!captured.ok()) {
-          std::fprintf(stderr,
-                       "kiln: warning: CUDA graph capture failed, running this shape signature "
-                       "with plain launches: %s\n",
-                       captured.message().c_str());
-          pg->plain = true;
-          pg->clear();
-        } else {
-          ++pg->captures;
-          ++state.graphs_captured;
-          pg->add(arena.tail, arena.body, exec);
-        }
       }
     }
+    if (pg->plain) pg = nullptr;
+  }
+
+  // 6. The values. With graphs, the body reads inputs from the arena's staging buffers; the
+  //    direct outputs are the caller's buffers (only the tail, outside the graph, writes them).
+  //    The tail reads no graph input (ExecutionPlan::direct_outputs): it binds the caller's.
+  std::vector<TensorView> staged(inputs.begin(), inputs.end());
+  if (pg != nullptr) {
+    for (size_t i = 0; i < staged.size(); ++i) staged[i].data = arena.at(plan.staging_offsets[i]);
+  }
+  std::vector<TensorView> views = runtime_bind_values(g, plan, arena, staged, constants, outputs);
+
+  // 7. Profiling: every node with an event after it.
+  if (node_ms != nullptr) {
+    KILN_RETURN_IF_ERROR(profile_nodes(*engine_, plan, views, arena, stream, *node_ms));
+  }
+
+  // 8. The body: the inputs staged, then the replay of the plan's graph for this memory (captured
+  //    on first use); or plain launches.
+  if (pg != nullptr) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].nbytes() == 0) continue;
+      KILN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(staged[i].data, inputs[i].data,
+                                                inputs[i].nbytes(), cudaMemcpyDeviceToDevice,
+                                                stream));
+    }
+    if (exec == nullptr) {
+      if (state.capture_stream == nullptr) {
+        cudaStream_t s = nullptr;
+        KILN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+        state.capture_stream = s;
+      }
+      Status captured =
+          capture_body(*engine_, plan, views, arena, as_stream(state.capture_stream), &exec);
+      if (!captured.ok()) {  // the staged inputs serve the plain launches below
+        std::fprintf(stderr,
+                     "kiln: warning: CUDA graph capture failed, running this shape signature "
+                     "with plain launches: %s\n",
+                     captured.message().c_str());
+        pg->plain = true;
+        pg->clear();
+      } else {
+        ++pg->captures;
+        ++state.graphs_captured;
+        pg->add(arena.tail, arena.body, exec);
+      }
+    }
+  }
+  if (node_ms == nullptr && body_phase) {
     if (exec != nullptr) {
       KILN_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(exec, stream));
     } else {
@@ -398,7 +408,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     }
   }
 
-  // 8. The tail, then the other outputs, copied into the caller's buffers on the stream.
+  // 9. The tail, then the other outputs, copied into the caller's buffers on the stream.
   if (tail_phase) {
     if (node_ms == nullptr) {
       KILN_RETURN_IF_ERROR(runtime_run_nodes(*engine_, plan, views, arena, stream_handle,
@@ -413,7 +423,7 @@ Status ExecutionContext::run_cuda(const ExecutionPlan& plan, std::span<const Ten
     }
   }
 
-  // 9. Remember where the context's arena was last used, for the next run on another stream.
+  // 10. Remember where the context's arena was last used, for the next run on another stream.
   if (caller_arena == nullptr && !capturing) {
     if (state.done_event == nullptr) {
       cudaEvent_t e = nullptr;

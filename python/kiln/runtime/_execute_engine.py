@@ -10,15 +10,16 @@ CUDA engines run on the inputs' device, queued on torch's current stream, with n
 Every byte they use on the device comes from torch's caching allocator, so it counts in torch's
 memory statistics and is shared with torch's cache: the weights (one ``torch.empty`` block per
 engine and device, uploaded on the first call and kept with the loaded engine), the outputs, and
-the activations, which are two ``torch.empty`` blocks per call: the body's (what only the nodes
-before the engine's tail use) is given back before the outputs are allocated, and the tail's
-after the call, so between calls kiln holds only its weights, and a call's peak is no more than
-eager's last layer would need on top of the body. Calls compose with ``torch.cuda.graph``
-capture. With kiln's CUDA graphs on (``set_cudagraphs_mode(True)``, or the engine's
-``use_cuda_graphs`` metadata) each device's graphed context captures the body once per input-shape
-signature and pair of block addresses (torch's caching allocator hands the same blocks back call
-after call on a stream) and replays it afterwards; not while torch is capturing: then torch's
-graph holds the launches. CPU engines given CUDA tensors copy through host memory.
+the activations, which are two ``torch.empty`` blocks: the body's (what only the nodes before the
+engine's tail use) is taken each call and given back before the outputs are allocated, so that a
+call's peak is the tail's block plus the larger of the body's and the outputs, as in eager; the
+tail's is given back after the call, or, with kiln's CUDA graphs, kept per (device, stream).
+Calls compose with ``torch.cuda.graph`` capture. With kiln's CUDA graphs on
+(``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each device's
+graphed context captures the body once per input-shape signature and pair of block addresses
+(torch's caching allocator hands the same body block back call after call on a stream) and
+replays it afterwards; not while torch is capturing: then torch's graph holds the launches. CPU
+engines given CUDA tensors copy through host memory.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class _LoadedEngine:
         # memory, when the first call came while torch was capturing).
         self.weights: dict[int, torch.Tensor | None] = {}
         self.weight_streams: set[tuple[int, int]] = set()  # (device, stream) that have read them
+        # kiln's CUDA graphs: (device index, stream) -> the tail's activation block of that
+        # stream, kept between calls (small, and part of every graph's key; see _execute_cuda).
+        self.tails: dict[tuple[int, int], torch.Tensor] = {}
 
     def context(self, device: int, graphs: bool):
         """The context for this device, with or without kiln's CUDA graphs; call under the lock."""
@@ -81,6 +85,16 @@ class _LoadedEngine:
         self.engine.upload_constants(index, block.data_ptr(), nbytes, stream.cuda_stream)
         self.weights[index] = block
         self.weight_streams.add((index, stream.cuda_stream))
+
+
+    def tail(self, device: torch.device, index: int, stream, nbytes: int) -> torch.Tensor:
+        """This stream's persistent tail block, grown to ``nbytes``; call under the lock."""
+        key = (index, stream.cuda_stream)
+        if key in self.tails and self.tails[key].numel() < nbytes:
+            del self.tails[key]  # freed first: the caching allocator may reuse its bytes
+        if key not in self.tails:
+            self.tails[key] = torch.empty(nbytes, dtype=torch.uint8, device=device)
+        return self.tails[key]
 
 
 _CUDAGRAPHS_MODE: bool | None = None
@@ -254,9 +268,15 @@ def _execute_cuda(e: _LoadedEngine, key: str, inputs: list[torch.Tensor]) -> lis
                 # The activations in two torch blocks: the body's is given back (stream-ordered)
                 # before the outputs are allocated, so the peak is the tail's memory plus the
                 # larger of the body's and the outputs', as in eager, where the body's
-                # activations are dead by the time the last layer allocates its output.
+                # activations are dead by the time the last layer allocates its output. With
+                # kiln's graphs (replayed only at the addresses they were captured at) the tail's
+                # block stays with the stream: a small block taken each call would move whenever
+                # the caller keeps small outputs, which share torch's small-block pool with it.
                 body_bytes, tail_bytes = ctx.workspace_sizes(shapes_in)
-                tail = torch.empty(tail_bytes, dtype=torch.uint8, device=device)
+                if graphed:
+                    tail = e.tail(device, index, stream, tail_bytes)
+                else:
+                    tail = torch.empty(tail_bytes, dtype=torch.uint8, device=device)
                 body = torch.empty(body_bytes, dtype=torch.uint8, device=device)
                 ctx.run_body(ins, stream.cuda_stream, body.data_ptr(), body_bytes,
                              tail.data_ptr(), tail_bytes)
