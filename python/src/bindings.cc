@@ -78,9 +78,6 @@ class PyExecutionContext {
   std::vector<std::vector<int64_t>> output_shapes(const std::vector<std::vector<int64_t>>& in) {
     return check(context_.infer_output_shapes(in));
   }
-  int64_t workspace_bytes(const std::vector<std::vector<int64_t>>& in) {
-    return check(context_.workspace_bytes(in));
-  }
   // (node index, bytes) of every node whose kernel asks for scratch with these input shapes.
   std::vector<std::tuple<int64_t, int64_t>> scratch(const std::vector<std::vector<int64_t>>& in) {
     const ExecutionPlan* plan = check(context_.plan_for(in));
@@ -89,21 +86,6 @@ class PyExecutionContext {
       if (plan->scratch_bytes[i] != 0) out.emplace_back(i, plan->scratch_bytes[i]);
     }
     return out;
-  }
-  // Runs a CUDA engine on device tensors, queued on `stream`; with `workspace` (a device pointer
-  // of `workspace_bytes` bytes) for the activations, else on the context's own arena.
-  void run_device(const std::vector<DeviceTensor>& ins, const std::vector<DeviceTensor>& outs,
-                  uintptr_t stream, std::optional<uintptr_t> workspace, int64_t workspace_bytes) {
-    std::vector<TensorView> in_views = device_views(ins, "input");
-    std::vector<TensorView> out_views = device_views(outs, "output");
-    void* s = reinterpret_cast<void*>(stream);
-    nb::gil_scoped_release release;
-    if (workspace) {
-      check(context_.run(in_views, out_views, s, reinterpret_cast<void*>(*workspace),
-                         workspace_bytes));
-    } else {
-      check(context_.run(in_views, out_views, s));
-    }
   }
   // (body, tail) bytes of run_body's and run_tail's activation memory for these input shapes.
   std::tuple<int64_t, int64_t> workspace_sizes(const std::vector<std::vector<int64_t>>& in) {
@@ -377,13 +359,8 @@ NB_MODULE(_C, m) {
 
   nb::class_<PyExecutionContext>(m, "ExecutionContext")
       .def("output_shapes", &PyExecutionContext::output_shapes, nb::arg("input_shapes"))
-      .def("workspace_bytes", &PyExecutionContext::workspace_bytes, nb::arg("input_shapes"))
       .def("scratch", &PyExecutionContext::scratch, nb::arg("input_shapes"),
            "(node index, bytes) of each node's kernel scratch for these input shapes.")
-      .def("run_device", &PyExecutionContext::run_device, nb::arg("inputs"), nb::arg("outputs"),
-           nb::arg("stream"), nb::arg("workspace") = nb::none(), nb::arg("workspace_bytes") = 0,
-           "Runs a CUDA engine on (data_ptr, dtype, shape) device tensors, queued on the "
-           "cudaStream_t `stream`; activations in `workspace` if given, else the context's arena.")
       .def("workspace_sizes", &PyExecutionContext::workspace_sizes, nb::arg("input_shapes"),
            "(body, tail) bytes of activation memory that run_body and run_tail take.")
       .def("run_body", &PyExecutionContext::run_body, nb::arg("inputs"), nb::arg("stream"),

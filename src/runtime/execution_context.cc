@@ -494,14 +494,6 @@ Status ExecutionContext::check_outputs(const ExecutionPlan& plan,
 
 Expected<const ExecutionPlan*> ExecutionContext::check_io(std::span<const TensorView> inputs,
                                                           std::span<const TensorView> outputs) {
-  const Graph& g = engine_->graph();
-  if (inputs.size() != g.inputs.size()) {
-    return invalid_argument("engine takes ", g.inputs.size(), " inputs, got ", inputs.size());
-  }
-  if (outputs.size() != g.outputs.size()) {
-    return invalid_argument("engine has ", g.outputs.size(), " outputs, got ", outputs.size(),
-                            " output buffers");
-  }
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_inputs(inputs));
   KILN_RETURN_IF_ERROR(check_outputs(*plan, outputs));
   return plan;

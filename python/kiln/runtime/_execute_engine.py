@@ -86,7 +86,6 @@ class _LoadedEngine:
         self.weights[index] = block
         self.weight_streams.add((index, stream.cuda_stream))
 
-
     def tail(self, device: torch.device, index: int, stream, nbytes: int) -> torch.Tensor:
         """This stream's persistent tail block, grown to ``nbytes``; call under the lock."""
         key = (index, stream.cuda_stream)

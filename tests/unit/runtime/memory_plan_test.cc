@@ -26,6 +26,13 @@ struct Wired {
     g.nodes.push_back(Node{OpKind::kRelu, std::move(inputs), {out}, NoAttrs{}, ""});
     return out;
   }
+  // x -> v1 -> ... -> vn, vn the graph output: {x, v1, ..., vn}.
+  std::vector<ValueId> chain(int n) {
+    std::vector<ValueId> v = {add_input()};
+    for (int i = 0; i < n; ++i) v.push_back(add_node({v.back()}));
+    g.outputs = {v.back()};
+    return v;
+  }
 };
 
 struct Lifetime {
@@ -220,12 +227,7 @@ TEST(MemoryPlanTest, NodeScratchLivesWhileItsNodeRuns) {
   // x -> a -> b -> c -> d, scratch at nodes 1 and 3. Node 1's scratch may not touch a or b (its
   // operands); node 3's may reuse what is dead by then, node 1's scratch and a included.
   Wired w;
-  ValueId x = w.add_input();
-  ValueId a = w.add_node({x});
-  ValueId b = w.add_node({a});
-  ValueId c = w.add_node({b});
-  ValueId d = w.add_node({c});
-  w.g.outputs = {d};
+  w.chain(4);
   std::vector<int64_t> bytes(w.g.values.size(), 1000);
   std::vector<int64_t> scratch = {0, 3000, 0, 3000};
   auto in = all_but_inputs(w.g);
@@ -257,12 +259,8 @@ TEST(MemoryPlanTest, ASplitNodePlacesTheTailApartFromTheBody) {
   // before it. Node 1's scratch is the body's, node 3's the tail's. Each region is planned alone,
   // the body after the tail.
   Wired w;
-  ValueId x = w.add_input();
-  ValueId a = w.add_node({x});
-  ValueId b = w.add_node({a});
-  ValueId c = w.add_node({b});
-  ValueId d = w.add_node({c});
-  w.g.outputs = {d};
+  const std::vector<ValueId> v = w.chain(4);
+  const ValueId a = v[1], b = v[2], c = v[3], d = v[4];
   std::vector<int64_t> bytes(w.g.values.size(), 1000);
   std::vector<int64_t> scratch = {0, 500, 0, 500};
   auto in = all_but_inputs(w.g);
