@@ -7,6 +7,17 @@
 // that fails otherwise (say, an index out of range) fails the pass, naming the node. It does not
 // simplify algebra (x*1), fold partially constant expressions, or remove the now-unused input
 // constants (dce does).
+//
+// Folding trades memory for time: a folded value is held on the device for the engine's life,
+// where the model computes it per call and frees it. A fold may rearrange, pad or widen what it
+// reads (a weight padded to 8 channels, cast to f32), but not make much data from little: a node
+// whose results are over 4 times the bytes of its constant inputs and over 4 KiB more (a rotary
+// table from an arange, an embedding of constant ids, a broadcast) stays computed at run time,
+// and so does everything after it. Without this rule,
+// Llama's rotary cos / sin tables (128 KiB) made kiln's weights larger than the model's, and its
+// peak memory higher than eager's. The exception is a value that feeds an attention mask, which
+// is folded whatever its size: canonicalize recognises a constant causal mask and drops it.
+#include <algorithm>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -19,6 +30,10 @@ namespace {
 
 // Results larger than this stay computed at run time: they would bloat the engine file.
 constexpr int64_t kMaxFoldedBytes = int64_t{16} << 20;
+// A fold's results may be this many times the bytes of its constant inputs, or this many bytes
+// more (scalars, index ranges), whichever is larger: see the file comment.
+constexpr int64_t kMaxGrowthFactor = 4;
+constexpr int64_t kMaxGrowthBytes = int64_t{4} << 10;
 
 bool is_static(const TensorType& t) {
   for (const DimExpr& d : t.shape) {
@@ -64,19 +79,44 @@ Status evaluate(const Node& n, std::span<const TensorType> input_types, const Ke
   return kernel->run(args);
 }
 
+// True for each value that reaches an attention's mask operand through the nodes that read it.
+std::vector<bool> values_feeding_masks(const Graph& g) {
+  std::vector<bool> feeds(g.values.size(), false);
+  for (size_t index = g.nodes.size(); index-- > 0;) {
+    const Node& n = g.nodes[index];
+    if (n.op == OpKind::kAttention && n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
+      feeds[n.inputs[3]] = true;
+    }
+    bool any = false;
+    for (ValueId v : n.outputs) any = any || feeds[v];
+    if (!any) continue;
+    for (ValueId v : n.inputs) {
+      if (v != kNoValue) feeds[v] = true;
+    }
+  }
+  return feeds;
+}
+
 // Evaluates node `n` of `g` whose inputs are constants. Returns one ConstantAttrs per output, or an
 // empty vector when the node cannot be folded.
-// `constant_of[v]` is the data of value v if it is constant.
-Expected<std::vector<ConstantAttrs>> fold_node(
-    const Graph& g, const Node& n, const std::vector<const ConstantAttrs*>& constant_of) {
-  // 1. Check the outputs: static, not too large.
+// `constant_of[v]` is the data of value v if it is constant; `may_grow` lifts the growth limit.
+Expected<std::vector<ConstantAttrs>> fold_node(const Graph& g, const Node& n,
+                                               const std::vector<const ConstantAttrs*>& constant_of,
+                                               bool may_grow) {
+  // 1. Check the outputs: static, not too large, not much larger than the inputs.
   int64_t total_bytes = 0;
   for (ValueId v : n.outputs) {
     const TensorType& t = g.type(v);
     if (!is_static(t)) return std::vector<ConstantAttrs>{};
     total_bytes += concrete_numel(concrete(t.shape)) * dtype_size(t.dtype);
   }
-  if (n.outputs.empty() || total_bytes > kMaxFoldedBytes || attrs_mention_symbols(n.attrs)) {
+  int64_t input_bytes = 0;
+  for (ValueId v : n.inputs) {
+    if (v != kNoValue) input_bytes += static_cast<int64_t>(constant_of[v]->data.size);
+  }
+  if (n.outputs.empty() || total_bytes > kMaxFoldedBytes || attrs_mention_symbols(n.attrs) ||
+      (!may_grow && total_bytes > std::max(input_bytes * kMaxGrowthFactor,
+                                           input_bytes + kMaxGrowthBytes))) {
     return std::vector<ConstantAttrs>{};
   }
   // 2. View the constant inputs in place.
@@ -119,6 +159,7 @@ Expected<bool> fold_constants(Graph& g, const PassOptions& options) {
   //    so a failure leaves it as it was.
   std::vector<const ConstantAttrs*> constant_of(g.values.size(), nullptr);
   const std::vector<int32_t> uses = graph_use_counts(g);
+  const std::vector<bool> feeds_mask = values_feeding_masks(g);
   std::vector<std::vector<ConstantAttrs>> folded(g.nodes.size());
   bool changed = false;
   for (size_t index = 0; index < g.nodes.size(); ++index) {
@@ -132,9 +173,13 @@ Expected<bool> fold_constants(Graph& g, const PassOptions& options) {
       if (v != kNoValue && constant_of[v] == nullptr) all_constant = false;
     }
     bool used = false;
-    for (ValueId v : n.outputs) used = used || uses[v] > 0;
+    bool may_grow = false;
+    for (ValueId v : n.outputs) {
+      used = used || uses[v] > 0;
+      may_grow = may_grow || feeds_mask[v];
+    }
     if (!all_constant || !used) continue;  // unused nodes are left for dce, not evaluated
-    Expected<std::vector<ConstantAttrs>> result = fold_node(g, n, constant_of);
+    Expected<std::vector<ConstantAttrs>> result = fold_node(g, n, constant_of, may_grow);
     if (!result.ok()) {
       return result.status().with_context(str_cat("fold-constants: node ", index, " (",
                                                   op_name(n.op), n.loc.empty() ? "" : " at ",

@@ -8,7 +8,7 @@ namespace kiln {
 std::vector<std::string> default_pipeline() {
   return {
       "canonicalize",     // undo importer noise: reshape/permute chains, identity views and casts
-      "fold-constants",   // evaluate weight-only subgraphs (transposed weights, masks, arange)
+      "fold-constants",   // evaluate weight-only subgraphs (transposed weights, masks), not tables
       "cse",              // merge duplicates left by the importer and by folding
       "raise-composites",  // matmul + bias -> linear, tanh-GELU / RMSNorm chains -> one op
       "canonicalize",     // clean up what folding, merging and raising exposed

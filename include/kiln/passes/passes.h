@@ -17,7 +17,8 @@ struct PassOptions {
 // dce: removes nodes none of whose outputs reach a graph output. Graph inputs stay.
 Expected<bool> eliminate_dead_code(Graph& g, const PassOptions& options);
 // fold-constants: evaluates nodes whose inputs are all constants (and source ops with static
-// shapes) with the reference kernels, replacing them by constants; skips results over 16 MiB.
+// shapes) with the reference kernels, replacing them by constants; skips results over 16 MiB and
+// results much larger than their inputs (more than 4x and 4 KiB) that feed no attention mask.
 Expected<bool> fold_constants(Graph& g, const PassOptions& options);
 // cse: merges nodes with the same op, inputs and attributes (constants by content).
 Expected<bool> eliminate_common_subexpressions(Graph& g, const PassOptions& options);

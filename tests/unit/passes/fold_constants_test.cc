@@ -104,16 +104,62 @@ TEST(FoldConstantsTest, FoldsEachOutputOfAMultiOutputNode) {
 TEST(FoldConstantsTest, FoldsUpTo16MiBAndNoMore) {
   constexpr int64_t kElements = int64_t{4} << 20;  // 16 MiB of f32
   Graph g;
-  KILN_ASSERT_OK_AND_ASSIGN(ValueId fits, graph_add_node1(g, OpKind::kFull, {},
-                                                          FullAttrs{{kElements}, 1.0}));
-  KILN_ASSERT_OK_AND_ASSIGN(ValueId too_big, graph_add_node1(g, OpKind::kFull, {},
-                                                             FullAttrs{{kElements + 1}, 1.0}));
+  // neg does not grow its input, so only the size limit applies.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId a, add_f32_constant(g, {kElements},
+                                                        std::vector<float>(kElements, 1.0f)));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId b, add_f32_constant(g, {kElements + 1},
+                                                        std::vector<float>(kElements + 1, 1.0f)));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId fits, graph_add_node1(g, OpKind::kNeg, {a}, NoAttrs{}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId too_big, graph_add_node1(g, OpKind::kNeg, {b}, NoAttrs{}));
   g.outputs = {fits, too_big};
 
   KILN_ASSERT_OK_AND_ASSIGN(bool changed, fold_constants(g, {}));
   EXPECT_TRUE(changed);
   EXPECT_EQ(producer(g, fits)->op, OpKind::kConstant);
-  EXPECT_EQ(producer(g, too_big)->op, OpKind::kFull);
+  EXPECT_EQ(producer(g, too_big)->op, OpKind::kNeg);
+}
+
+TEST(FoldConstantsTest, ANodeThatMakesMuchDataFromLittleStaysUnlessItFeedsAMask) {
+  Graph g;
+  ValueId q = graph_add_input(g, "q", f32({1, 1, 128, 8}));
+  // 4 KiB from nothing folds; 4 KiB and 4 bytes does not.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId small, graph_add_node1(g, OpKind::kFull, {},
+                                                           FullAttrs{{1024}, 2.0}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId grown, graph_add_node1(g, OpKind::kFull, {},
+                                                           FullAttrs{{1025}, 2.0}));
+  // A broadcast of a constant is measured against the constant it reads (8 bytes).
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId c, add_f32_constant(g, {2}, {1, 2}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId wide,
+                            graph_add_node1(g, OpKind::kExpand, {c}, ExpandAttrs{{1024, 2}}));
+  // Up to 4 times the bytes read folds (a padded or widened weight); more does not.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId row, add_f32_constant(g, {1, 1024},
+                                                          std::vector<float>(1024, 3.0f)));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId four,
+                            graph_add_node1(g, OpKind::kExpand, {row}, ExpandAttrs{{4, 1024}}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId five,
+                            graph_add_node1(g, OpKind::kExpand, {row}, ExpandAttrs{{5, 1024}}));
+  // Nodes after one that stayed cannot fold: their input is no longer constant.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId after, graph_add_node1(g, OpKind::kNeg, {wide}, NoAttrs{}));
+  // A 64 KiB mask, through a reshape, folds whatever its size.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId zeros, graph_add_node1(g, OpKind::kFull, {},
+                                                           FullAttrs{{128, 128}, 0.0}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId mask, graph_add_node1(g, OpKind::kReshape, {zeros},
+                                                          ReshapeAttrs{{1, 1, 128, 128}}));
+  KILN_ASSERT_OK_AND_ASSIGN(
+      ValueId y, graph_add_node1(g, OpKind::kAttention, {q, q, q, mask}, AttentionAttrs{}));
+  g.outputs = {small, grown, four, five, after, y};
+
+  KILN_ASSERT_OK_AND_ASSIGN(bool changed, fold_constants(g, {}));
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(producer(g, small)->op, OpKind::kConstant);
+  EXPECT_EQ(producer(g, grown)->op, OpKind::kFull);
+  EXPECT_EQ(producer(g, four)->op, OpKind::kConstant);
+  EXPECT_EQ(producer(g, five)->op, OpKind::kExpand);
+  EXPECT_EQ(producer(g, wide)->op, OpKind::kExpand);
+  EXPECT_EQ(producer(g, after)->op, OpKind::kNeg);
+  EXPECT_EQ(producer(g, zeros)->op, OpKind::kConstant);
+  EXPECT_EQ(producer(g, mask)->op, OpKind::kConstant);
+  KILN_ASSERT_OK(verify_graph(g));
 }
 
 TEST(FoldConstantsTest, AKernelErrorFailsThePassNamingTheNodeAndChangesNothing) {
