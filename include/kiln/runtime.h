@@ -181,7 +181,8 @@ class ExecutionContext {
   // called next on the same stream with the same inputs and tail memory, queues the tail and the
   // copies into `outputs`; the body memory may be reused by then by work queued after run_body on
   // the stream. Each block is device memory of at least workspace_sizes(), 256-byte aligned.
-  // Graphs are kept for the few most recent address pairs of each signature; one whose memory
+  // A run_tail that does not follow a run_body of the same input shapes, stream and tail memory
+  // (it would read values nothing wrote) fails before it queues anything. Graphs are kept for the few most recent address pairs of each signature; one whose memory
   // moves on most calls runs with plain launches.
   Expected<WorkspaceSizes> workspace_sizes(std::span<const ConcreteShape> inputs);
   Status run_body(std::span<const TensorView> inputs, void* stream, void* body,
@@ -219,6 +220,13 @@ class ExecutionContext {
   std::map<std::vector<int64_t>, std::unique_ptr<ExecutionPlan>> plans_;
   std::vector<uint8_t> arena_;
   std::unique_ptr<CudaState> cuda_;
+  // What the last successful run_body left for run_tail: its plan, stream and tail memory.
+  struct PendingTail {
+    const ExecutionPlan* plan = nullptr;
+    void* stream = nullptr;
+    void* tail = nullptr;
+  };
+  std::optional<PendingTail> pending_tail_;
 };
 
 // One engine's ExecutionContext::profile() times, for profile_report.

@@ -600,7 +600,10 @@ Status ExecutionContext::run_body(std::span<const TensorView> inputs, void* stre
       check_workspace("tail workspace", tail, tail_bytes, plan->memory.tail_bytes));
   const ArenaBases arena{static_cast<uint8_t*>(tail), static_cast<uint8_t*>(body),
                          plan->memory.tail_bytes};
-  return run_cuda(*plan, inputs, {}, stream, Phase::kBody, &arena);
+  pending_tail_.reset();
+  KILN_RETURN_IF_ERROR(run_cuda(*plan, inputs, {}, stream, Phase::kBody, &arena));
+  pending_tail_ = PendingTail{plan, stream, tail};
+  return ok_status();
 }
 
 Status ExecutionContext::run_tail(std::span<const TensorView> inputs,
@@ -613,6 +616,13 @@ Status ExecutionContext::run_tail(std::span<const TensorView> inputs,
   KILN_ASSIGN_OR_RETURN(const ExecutionPlan* plan, check_io(inputs, outputs));
   KILN_RETURN_IF_ERROR(
       check_workspace("tail workspace", tail, tail_bytes, plan->memory.tail_bytes));
+  // The tail reads what run_body wrote into the tail memory: only right after it.
+  const std::optional<PendingTail> pending = std::exchange(pending_tail_, std::nullopt);
+  if (!pending || pending->plan != plan || pending->stream != stream || pending->tail != tail) {
+    return invalid_argument(
+        "run_tail must follow run_body with the same input shapes, stream and tail memory; ",
+        pending ? "the last run_body differs" : "no run_body ran before it");
+  }
   const ArenaBases arena{static_cast<uint8_t*>(tail), nullptr, plan->memory.tail_bytes};
   return run_cuda(*plan, inputs, outputs, stream, Phase::kTail, &arena);
 }

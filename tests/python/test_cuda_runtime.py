@@ -194,6 +194,35 @@ def test_weights_and_activations_are_torch_memory(graphs):
     assert_outputs_close(y, want)
 
 
+def test_graphed_tail_blocks_are_kept_for_a_few_streams_only():
+    """With kiln's graphs each stream keeps its tail block between calls; a caller that makes a
+    stream per request keeps the blocks of the last _MAX_TAILS streams only, with right outputs
+    on each stream and again on the first one after its block was dropped."""
+    from kiln.runtime import _execute_engine
+
+    torch.manual_seed(6)
+    model = Wide().eval().cuda()
+    x = torch.randn(16, 512, device="cuda")
+    with torch.no_grad():
+        want = model(x)
+    e, call = _fresh_engine(_compile(model, x), "tails-per-stream")
+    kiln.runtime.set_cudagraphs_mode(True)
+    streams = [torch.cuda.Stream() for _ in range(_execute_engine._MAX_TAILS + 3)]
+    outs = []
+    with torch.no_grad():
+        for s in streams + streams[:1]:
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                outs.append(call(x))
+            torch.cuda.current_stream().wait_stream(s)
+    for y in outs:
+        assert_outputs_close(y, want)
+    assert len(e.tails) == _execute_engine._MAX_TAILS
+    kept = [stream for _, stream in e.tails]  # keys: (device index, cudaStream_t)
+    assert kept[-1] == streams[0].cuda_stream  # the most recently used last
+    assert streams[1].cuda_stream not in kept
+
+
 class Head(torch.nn.Module):
     """Two hidden layers, then a layer norm and a wide projection: the shape of an LM head, whose
     output is much larger than any activation before it."""

@@ -13,7 +13,8 @@ engine and device, uploaded on the first call and kept with the loaded engine), 
 the activations, which are two ``torch.empty`` blocks: the body's (what only the nodes before the
 engine's tail use) is taken each call and given back before the outputs are allocated, so that a
 call's peak is the tail's block plus the larger of the body's and the outputs, as in eager; the
-tail's is given back after the call, or, with kiln's CUDA graphs, kept per (device, stream).
+tail's is given back after the call, or, with kiln's CUDA graphs, kept per (device, stream) for
+the few most recently used streams.
 Calls compose with ``torch.cuda.graph`` capture. With kiln's CUDA graphs on
 (``set_cudagraphs_mode(True)``, or the engine's ``use_cuda_graphs`` metadata) each device's
 graphed context captures the body once per input-shape signature and pair of block addresses
@@ -87,14 +88,24 @@ class _LoadedEngine:
         self.weight_streams.add((index, stream.cuda_stream))
 
     def tail(self, device: torch.device, index: int, stream, nbytes: int) -> torch.Tensor:
-        """This stream's persistent tail block, grown to ``nbytes``; call under the lock."""
+        """This stream's persistent tail block, grown to ``nbytes``; call under the lock. The
+        blocks of the ``_MAX_TAILS`` most recently used streams are kept: a caller that makes a
+        stream per request does not pile them up (a dropped block goes back to torch's cache,
+        on its stream; graphs captured on it are not replayed again)."""
         key = (index, stream.cuda_stream)
-        if key in self.tails and self.tails[key].numel() < nbytes:
-            del self.tails[key]  # freed first: the caching allocator may reuse its bytes
-        if key not in self.tails:
-            self.tails[key] = torch.empty(nbytes, dtype=torch.uint8, device=device)
-        return self.tails[key]
+        block = self.tails.pop(key, None)
+        if block is not None and block.numel() < nbytes:
+            block = None  # freed first: the caching allocator may reuse its bytes
+        if block is None:
+            while len(self.tails) >= _MAX_TAILS:
+                del self.tails[next(iter(self.tails))]
+            block = torch.empty(nbytes, dtype=torch.uint8, device=device)
+        self.tails[key] = block  # the most recently used last
+        return block
 
+
+# kiln's CUDA graphs: per engine, the tail blocks of at most this many (device, stream) pairs.
+_MAX_TAILS = 8
 
 _CUDAGRAPHS_MODE: bool | None = None
 # While profile() runs: (engine key, per-node GPU ms) for every CUDA engine call.

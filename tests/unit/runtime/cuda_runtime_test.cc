@@ -392,6 +392,25 @@ TEST(CudaRuntimeTest, TheBodysMemoryIsFreeBeforeTheTail) {
   ExecutionContext cpu(built_engine(DeviceKind::kCpu));
   EXPECT_EQ(cpu.run_body(ins, nullptr, body, sizes.body, tail, sizes.tail).code(),
             StatusCode::kInvalidArgument);
+  // run_tail only right after a run_body of the same shapes, stream and tail memory: not first,
+  // not on other tail memory, not twice.
+  std::vector<TensorView> outs;
+  for (int k = 0; k < 2; ++k) outs.push_back(TensorView{dev.alloc(40, true), DType::kF32, {2, 5}});
+  auto tail_fails = [&](void* at, const char* why) {
+    Status s = ctx.run_tail(ins, outs, dev.stream(), at, sizes.tail + 256);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << why;
+    EXPECT_NE(s.message().find("run_tail must follow run_body"), std::string::npos) << s.to_string();
+  };
+  tail_fails(tail, "before any run_body");
+  ASSERT_TRUE(ctx.run_body(ins, dev.stream(), body, sizes.body, tail, sizes.tail).ok());
+  tail_fails(tail + 256, "on other tail memory");
+  tail_fails(tail, "after a failed run_tail");
+  ASSERT_TRUE(ctx.run_body(ins, dev.stream(), body, sizes.body, tail, sizes.tail).ok());
+  Status s = ctx.run_tail(ins, outs, dev.stream(), tail, sizes.tail);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  tail_fails(tail, "twice");
+  std::vector<std::vector<float>> want = cpu_outputs(x, 2);
+  expect_same(dev.download(outs[0].data, x.size()), want[0], "y after the refusals");
 }
 
 TEST(CudaRuntimeTest, MemoryThatMovesOnEveryRunStopsCapturing) {
