@@ -182,8 +182,9 @@ class ExecutionContext {
   // copies into `outputs`; the body memory may be reused by then by work queued after run_body on
   // the stream. Each block is device memory of at least workspace_sizes(), 256-byte aligned.
   // A run_tail that does not follow a run_body of the same input shapes, stream and tail memory
-  // (it would read values nothing wrote) fails before it queues anything. Graphs are kept for the few most recent address pairs of each signature; one whose memory
-  // moves on most calls runs with plain launches.
+  // (it would read values nothing wrote) fails before it queues anything. Graphs are kept for the
+  // few most recent address pairs of each signature; one whose memory moves on most calls runs
+  // with plain launches.
   Expected<WorkspaceSizes> workspace_sizes(std::span<const ConcreteShape> inputs);
   Status run_body(std::span<const TensorView> inputs, void* stream, void* body,
                   int64_t body_bytes, void* tail, int64_t tail_bytes);

@@ -15,8 +15,9 @@
 // table from an arange, an embedding of constant ids, a broadcast) stays computed at run time,
 // and so does everything after it. Without this rule,
 // Llama's rotary cos / sin tables (128 KiB) made kiln's weights larger than the model's, and its
-// peak memory higher than eager's. The exception is a value that feeds an attention mask, which
-// is folded whatever its size: canonicalize recognises a constant causal mask and drops it.
+// peak memory higher than eager's. The exception is a value that feeds an attention mask that can
+// be wholly constant, which is folded whatever its size: canonicalize recognises a constant causal
+// mask and drops it.
 #include <algorithm>
 #include <memory>
 #include <type_traits>
@@ -79,19 +80,29 @@ Status evaluate(const Node& n, std::span<const TensorType> input_types, const Ke
   return kernel->run(args);
 }
 
-// True for each value that reaches an attention's mask operand through the nodes that read it.
+// True for each value that can become constant (fold-constants' conditions but the growth limit;
+// a reference kernel may still decline) and reaches an attention's mask operand that can too,
+// through the nodes that read it. A mask that also reads a graph input (a padding mask) stays
+// computed, so the constant parts before it get no exception.
 std::vector<bool> values_feeding_masks(const Graph& g) {
+  std::vector<bool> foldable(g.values.size(), false);
+  for (const Node& n : g.nodes) {
+    bool ok = n.op == OpKind::kConstant || !attrs_mention_symbols(n.attrs);
+    for (ValueId v : n.inputs) ok = ok && (v == kNoValue || foldable[v]);
+    for (ValueId v : n.outputs) ok = ok && is_static(g.type(v));
+    for (ValueId v : n.outputs) foldable[v] = ok;
+  }
   std::vector<bool> feeds(g.values.size(), false);
   for (size_t index = g.nodes.size(); index-- > 0;) {
     const Node& n = g.nodes[index];
     if (n.op == OpKind::kAttention && n.inputs.size() > 3 && n.inputs[3] != kNoValue) {
-      feeds[n.inputs[3]] = true;
+      feeds[n.inputs[3]] = foldable[n.inputs[3]];
     }
     bool any = false;
     for (ValueId v : n.outputs) any = any || feeds[v];
     if (!any) continue;
     for (ValueId v : n.inputs) {
-      if (v != kNoValue) feeds[v] = true;
+      if (v != kNoValue) feeds[v] = true;  // foldable, since an output of n is
     }
   }
   return feeds;
@@ -110,9 +121,14 @@ Expected<std::vector<ConstantAttrs>> fold_node(const Graph& g, const Node& n,
     if (!is_static(t)) return std::vector<ConstantAttrs>{};
     total_bytes += concrete_numel(concrete(t.shape)) * dtype_size(t.dtype);
   }
-  int64_t input_bytes = 0;
-  for (ValueId v : n.inputs) {
-    if (v != kNoValue) input_bytes += static_cast<int64_t>(constant_of[v]->data.size);
+  int64_t input_bytes = 0;  // each distinct input once (mul(c, c) reads c's bytes once)
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const ValueId v = n.inputs[i];
+    if (v == kNoValue || std::find(n.inputs.begin(), n.inputs.begin() + i, v) !=
+                             n.inputs.begin() + i) {
+      continue;
+    }
+    input_bytes += static_cast<int64_t>(constant_of[v]->data.size);
   }
   if (n.outputs.empty() || total_bytes > kMaxFoldedBytes || attrs_mention_symbols(n.attrs) ||
       (!may_grow && total_bytes > std::max(input_bytes * kMaxGrowthFactor,

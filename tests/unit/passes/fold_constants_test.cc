@@ -140,6 +140,21 @@ TEST(FoldConstantsTest, ANodeThatMakesMuchDataFromLittleStaysUnlessItFeedsAMask)
                             graph_add_node1(g, OpKind::kExpand, {row}, ExpandAttrs{{5, 1024}}));
   // Nodes after one that stayed cannot fold: their input is no longer constant.
   KILN_ASSERT_OK_AND_ASSIGN(ValueId after, graph_add_node1(g, OpKind::kNeg, {wide}, NoAttrs{}));
+  // Bytes read count each distinct input once: five copies of 8 KiB are 5 times it.
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId pair, add_f32_constant(g, {2, 1024},
+                                                           std::vector<float>(2048, 1.0f)));
+  KILN_ASSERT_OK_AND_ASSIGN(
+      ValueId copies,
+      graph_add_node1(g, OpKind::kConcat, {pair, pair, pair, pair, pair}, AxisAttrs{0}));
+  // A 64 KiB mask part that meets a graph input (a padding mask) is not constant at the mask:
+  // no exception for it.
+  ValueId padding = graph_add_input(g, "padding", f32({1, 1, 128, 128}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId causal, graph_add_node1(g, OpKind::kFull, {},
+                                                            FullAttrs{{1, 1, 128, 128}, 0.0}));
+  KILN_ASSERT_OK_AND_ASSIGN(ValueId mixed,
+                            graph_add_node1(g, OpKind::kAdd, {causal, padding}, NoAttrs{}));
+  KILN_ASSERT_OK_AND_ASSIGN(
+      ValueId padded, graph_add_node1(g, OpKind::kAttention, {q, q, q, mixed}, AttentionAttrs{}));
   // A 64 KiB mask, through a reshape, folds whatever its size.
   KILN_ASSERT_OK_AND_ASSIGN(ValueId zeros, graph_add_node1(g, OpKind::kFull, {},
                                                            FullAttrs{{128, 128}, 0.0}));
@@ -147,7 +162,7 @@ TEST(FoldConstantsTest, ANodeThatMakesMuchDataFromLittleStaysUnlessItFeedsAMask)
                                                           ReshapeAttrs{{1, 1, 128, 128}}));
   KILN_ASSERT_OK_AND_ASSIGN(
       ValueId y, graph_add_node1(g, OpKind::kAttention, {q, q, q, mask}, AttentionAttrs{}));
-  g.outputs = {small, grown, four, five, after, y};
+  g.outputs = {small, grown, four, five, copies, after, padded, y};
 
   KILN_ASSERT_OK_AND_ASSIGN(bool changed, fold_constants(g, {}));
   EXPECT_TRUE(changed);
@@ -156,6 +171,8 @@ TEST(FoldConstantsTest, ANodeThatMakesMuchDataFromLittleStaysUnlessItFeedsAMask)
   EXPECT_EQ(producer(g, four)->op, OpKind::kConstant);
   EXPECT_EQ(producer(g, five)->op, OpKind::kExpand);
   EXPECT_EQ(producer(g, wide)->op, OpKind::kExpand);
+  EXPECT_EQ(producer(g, copies)->op, OpKind::kConcat);
+  EXPECT_EQ(producer(g, causal)->op, OpKind::kFull);
   EXPECT_EQ(producer(g, after)->op, OpKind::kNeg);
   EXPECT_EQ(producer(g, zeros)->op, OpKind::kConstant);
   EXPECT_EQ(producer(g, mask)->op, OpKind::kConstant);
